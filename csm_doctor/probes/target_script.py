@@ -1,0 +1,160 @@
+# Runs INSIDE the interpreter under test (`python -c <this source> [import-torch]`).
+# It must work on any CPython >= 3.7 with nothing but the standard library, and
+# must never import csm_doctor. It prints one JSON object after a marker line, so
+# anything a package prints on import cannot corrupt the result.
+import json
+import os
+import platform
+import re
+import sys
+
+MARKER = "@@CSM_DOCTOR_JSON@@"
+
+# `python -c` puts the current directory first on sys.path: a stray torch/ or
+# nvidia.py in the user's working directory must not shadow the real packages.
+sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
+
+
+def python_facts():
+    base = getattr(sys, "base_prefix", sys.prefix)
+    conda = os.path.isdir(os.path.join(sys.prefix, "conda-meta"))
+    in_venv = sys.prefix != base
+    return {
+        "executable": sys.executable,
+        "version": "%d.%d.%d" % sys.version_info[:3],
+        "implementation": platform.python_implementation(),
+        "in_venv": in_venv or conda,
+        "venv_kind": "venv" if in_venv else ("conda" if conda else None),
+        "prefix": sys.prefix,
+        "bits": 64 if sys.maxsize > 2 ** 32 else 32,
+    }
+
+
+def canonical(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def distributions():
+    try:
+        from importlib import metadata
+    except ImportError:  # Python 3.7
+        try:
+            import importlib_metadata as metadata
+        except ImportError:
+            return {}, None
+    found = {}
+    for dist in metadata.distributions():
+        try:
+            name = dist.metadata["Name"]
+            if name and canonical(name) not in found:
+                found[canonical(name)] = dist.version
+        except Exception:
+            continue
+    return found, metadata
+
+
+def read_version_py(metadata):
+    """torch/version.py holds the build's CUDA/HIP without importing torch."""
+    try:
+        import importlib.util
+        spec = importlib.util.find_spec("torch")
+    except Exception:
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(list(spec.submodule_search_locations)[0], "version.py")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    values = {}
+    for key in ("__version__", "cuda", "hip", "xpu", "git_version"):
+        match = re.search(r"^%s\s*(?::[^=\n]*)?=\s*(.+)$" % re.escape(key), text, re.M)
+        if match:
+            raw = match.group(1).strip()
+            values[key] = None if raw == "None" else raw.strip("'\"")
+    return values
+
+
+def variant_of(version, cuda, hip):
+    local = version.split("+", 1)[1] if version and "+" in version else None
+    if local:
+        return local
+    if cuda:
+        return "cu" + cuda.replace(".", "")[:3]
+    if hip:
+        return "rocm" + ".".join(hip.split(".")[:2])
+    return "cpu" if version else None
+
+
+def torch_static(packages, metadata):
+    version = packages.get("torch")
+    if version is None:
+        return None
+    values = read_version_py(metadata) or {}
+    cuda, hip = values.get("cuda"), values.get("hip")
+    return {
+        "version": values.get("__version__") or version,
+        "variant": variant_of(values.get("__version__") or version, cuda, hip),
+        "cuda": cuda,
+        "hip": hip,
+        "source": "metadata",
+        "imported": False,
+    }
+
+
+def torch_runtime(info):
+    saved = sys.stdout
+    sys.stdout = sys.stderr  # some builds print on import; keep stdout for the JSON
+    try:
+        import torch
+    except BaseException as exc:
+        info["import_error"] = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        return info
+    finally:
+        sys.stdout = saved
+    info.update({
+        "version": torch.__version__,
+        "cuda": getattr(torch.version, "cuda", None),
+        "hip": getattr(torch.version, "hip", None),
+        "source": "import",
+        "imported": True,
+    })
+    info["variant"] = variant_of(info["version"], info["cuda"], info["hip"])
+    try:
+        info["cuda_available"] = bool(torch.cuda.is_available())
+        count = torch.cuda.device_count() if info["cuda_available"] else 0
+        info["device_count"] = count
+        devices = []
+        for index in range(count):
+            props = torch.cuda.get_device_properties(index)
+            devices.append({
+                "index": index,
+                "name": props.name,
+                "compute_capability": "%d.%d" % (props.major, props.minor),
+                "memory_total_mib": int(props.total_memory // (1024 * 1024)),
+            })
+        info["devices"] = devices
+        info["arch_list"] = list(torch.cuda.get_arch_list()) if info["cuda"] or info["hip"] else []
+    except BaseException as exc:
+        info["cuda_error"] = "%s: %s" % (type(exc).__name__, exc)
+    try:
+        mps = getattr(torch.backends, "mps", None)
+        info["mps_built"] = bool(mps and mps.is_built())
+        info["mps_available"] = bool(mps and mps.is_available())
+    except BaseException:
+        pass
+    return info
+
+
+def main():
+    packages, metadata = distributions()
+    result = {"python": python_facts(), "packages": packages, "torch": torch_static(packages, metadata)}
+    if "import-torch" in sys.argv[1:] and result["torch"] is not None:
+        result["torch"] = torch_runtime(result["torch"])
+    sys.stdout.write("\n" + MARKER + "\n" + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+main()

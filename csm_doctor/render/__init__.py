@@ -1,0 +1,1 @@
+"""Output: a flutter-doctor-style human view and the contract's JSON."""

@@ -1,0 +1,145 @@
+"""The human view, in the style users know from `flutter doctor`.
+
+One line per check group with [✓]/[!]/[✗], the problems under it with their
+fix, everything (passes, skips, timings) under -v. Colour only on a terminal;
+NO_COLOR honoured (rich does both); ASCII symbols where the console cannot
+print the Unicode ones (legacy Windows code pages).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from csm_doctor.catalogue import Catalogue
+from csm_doctor.evaluate import PROBE_GROUP
+from csm_doctor.findings import Finding, Status, worst_status
+from csm_doctor.recipe import Recipe
+
+UNICODE = {"pass": "✓", "warn": "!", "fail": "✗", "error": "☠", "skip": "-", "arrow": "→"}
+ASCII = {"pass": "+", "warn": "!", "fail": "x", "error": "X", "skip": "-", "arrow": "->"}
+STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta", "skip": "dim"}
+
+
+def symbols_for(stream: TextIO) -> dict[str, str]:
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        "".join(UNICODE.values()).encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return ASCII
+    return UNICODE
+
+
+def _console(stream: TextIO) -> Any:
+    from rich.console import Console
+
+    return Console(file=stream, highlight=False, soft_wrap=True)
+
+
+def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
+                 catalogue: Catalogue, verbose: bool = False, stream: TextIO | None = None,
+                 recipe_reason: str | None = None) -> None:
+    from rich.text import Text
+
+    stream = stream or sys.stdout
+    sym = symbols_for(stream)
+    console = _console(stream)
+    python = facts.get("python") or {}
+    console.print(Text(f"csm-doctor · recipe {recipe.id}: {recipe.title}", style="bold"))
+    if recipe_reason:
+        console.print(Text(f"  {recipe_reason}", style="dim"))
+    target = python.get("executable") or "unknown interpreter"
+    console.print(Text(f"  environment under test: {target}", style="dim"))
+    console.print()
+
+    groups = [(PROBE_GROUP, "csm-doctor probes")] + catalogue.groups
+    problem_groups = 0
+    for group_id, title in groups:
+        members = [f for f in findings if f.group == group_id]
+        if not members:
+            continue
+        shown = worst = worst_status(members) or Status.SKIP
+        if worst in (Status.FAIL, Status.ERROR, Status.WARN):
+            problem_groups += 1
+        line = Text()
+        line.append(f"[{sym[shown.value]}] ", style=STYLE[shown.value])
+        line.append(title)
+        headline = _headline(members)
+        if headline:
+            line.append(f" ({headline})", style="dim")
+        console.print(line)
+        for finding in members:
+            if finding.status in (Status.PASS, Status.SKIP) and not verbose:
+                continue
+            _render_finding(console, finding, sym, verbose)
+    if verbose:
+        _render_timings(console, facts)
+    console.print()
+    _render_summary(console, findings, problem_groups, sym)
+
+
+def _headline(members: list[Finding]) -> str:
+    """A short status line for the group, like flutter's statusInfo."""
+    fails = sum(1 for f in members if f.status is Status.FAIL)
+    warns = sum(1 for f in members if f.status is Status.WARN)
+    if fails or warns:
+        parts = [f"{fails} failed" if fails else "", f"{warns} warning{'s' * (warns != 1)}"
+                 if warns else ""]
+        return ", ".join(p for p in parts if p)
+    passes = [f.title for f in members if f.status is Status.PASS]
+    if not passes:  # everything skipped: say why rather than implying "fine"
+        return f"not checked: {members[0].title}"
+    return passes[0] if len(passes) == 1 else f"{len(passes)} checks passed"
+
+
+def _render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose: bool) -> None:
+    from rich.text import Text
+
+    status = finding.status.value
+    line = Text("    ")
+    line.append(f"{sym[status]} ", style=STYLE[status])
+    line.append(finding.title)
+    if verbose:
+        line.append(f"  [{finding.id}]", style="dim")
+    console.print(line)
+    for detail in finding.details:
+        console.print(Text(f"        {detail}", style="dim"))
+    if verbose and finding.status in (Status.FAIL, Status.WARN) and finding.expected is not None:
+        console.print(Text(f"        observed: {finding.observed!s}   expected: {finding.expected!s}",
+                           style="dim"))
+    if finding.fix and finding.status in (Status.FAIL, Status.WARN, Status.ERROR):
+        console.print(Text(f"      {sym['arrow']} {finding.fix}", style="cyan"))
+
+
+def _render_timings(console: Any, facts: dict[str, Any]) -> None:
+    from rich.text import Text
+
+    probes = facts.get("probes") or {}
+    if not probes:
+        return
+    console.print()
+    console.print(Text("probe timings:", style="dim"))
+    for name, record in probes.items():
+        seconds = record.get("seconds")
+        took = f"{seconds:.2f} s" if isinstance(seconds, (int, float)) else "?"
+        console.print(Text(f"  {name:<8} {record.get('status'):<8} {took}", style="dim"))
+
+
+def _render_summary(console: Any, findings: list[Finding], problem_groups: int,
+                    sym: dict[str, str]) -> None:
+    from rich.text import Text
+
+    fails = sum(1 for f in findings if f.status is Status.FAIL)
+    warns = sum(1 for f in findings if f.status is Status.WARN)
+    errors = sum(1 for f in findings if f.status is Status.ERROR)
+    if not (fails or warns or errors):
+        console.print(Text(f"{sym['pass']} No issues found: this machine fits the recipe.",
+                           style="green"))
+        return
+    counts = ", ".join(x for x in (f"{fails} failed" if fails else "",
+                                   f"{warns} warning{'s' * (warns != 1)}" if warns else "",
+                                   f"{errors} could not be checked" if errors else "") if x)
+    style = "red" if fails else "yellow"
+    console.print(Text(f"{sym['warn']} csm-doctor found issues in {problem_groups} "
+                       f"group{'s' * (problem_groups != 1)}: {counts}.", style=style))
+    console.print(Text("  Run with -v for every check, or --json for scripts.", style="dim"))

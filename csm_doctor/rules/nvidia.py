@@ -1,0 +1,89 @@
+"""Driver state, GPU presence and VRAM, for recipes that run on CUDA."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from csm_doctor.findings import Finding
+from csm_doctor.rules import RuleContext, rule
+
+
+def uses_cuda(ctx: RuleContext) -> bool:
+    return "cuda" in ctx.recipe.accelerators
+
+
+def gpu_label(gpu: dict[str, Any]) -> str:
+    mem = gpu.get("memory_total_mib")
+    cap = gpu.get("compute_capability")
+    extra = ", ".join(x for x in (f"{mem} MiB" if mem else "", f"sm {cap}" if cap else "") if x)
+    return f"{gpu.get('name') or 'unknown GPU'}" + (f" ({extra})" if extra else "")
+
+
+@rule("nvidia_driver")
+def nvidia_driver(ctx: RuleContext) -> Iterable[Finding]:
+    if not uses_cuda(ctx):
+        yield ctx.skipped(f"{ctx.recipe.id} does not use CUDA")
+        return
+    error_id = ctx.fact("nvidia.error_id")
+    driver = ctx.fact("nvidia.driver_version")
+    if error_id == ctx.check.id:
+        yield ctx.failed(f"the NVIDIA driver is not loaded: {ctx.fact('nvidia.error') or ''}".strip(),
+                         observed=ctx.fact("nvidia.error"),
+                         details=[f"{ctx.fact('nvidia.pci_devices')} NVIDIA device(s) on the PCI bus"]
+                         if ctx.fact("nvidia.pci_devices") else [])
+    elif driver:
+        cuda = ctx.fact("nvidia.cuda_version")
+        yield ctx.passed(f"driver {driver}" + (f", supports CUDA ≤ {cuda}" if cuda else ""),
+                         observed=driver)
+    elif ctx.fact("nvidia.pci_devices"):
+        yield ctx.failed("an NVIDIA GPU is on the PCI bus but no driver answers",
+                         observed=f"{ctx.fact('nvidia.pci_devices')} PCI device(s)")
+    else:
+        yield ctx.skipped("no NVIDIA GPU on this machine")
+
+
+@rule("nvidia_library_match")
+def nvidia_library_match(ctx: RuleContext) -> Iterable[Finding]:
+    if ctx.fact("nvidia.error_id") == ctx.check.id:
+        yield ctx.failed("the driver's libraries were upgraded but the old kernel module is loaded",
+                         observed=ctx.fact("nvidia.error"))
+    elif ctx.fact("nvidia.driver_version"):
+        yield ctx.passed("driver kernel module and libraries agree")
+    else:
+        yield ctx.skipped("no NVIDIA driver answered")
+
+
+@rule("gpu_present")
+def gpu_present(ctx: RuleContext) -> Iterable[Finding]:
+    gpus = ctx.fact("nvidia.gpus", [])
+    if not uses_cuda(ctx):
+        yield ctx.skipped(f"{ctx.recipe.id} does not use CUDA")
+    elif gpus:
+        yield ctx.passed(", ".join(gpu_label(g) for g in gpus),
+                         observed=[g.get("name") for g in gpus])
+    elif ctx.fact("nvidia.error_id") or ctx.fact("nvidia.pci_devices"):
+        yield ctx.skipped("an NVIDIA GPU may be present; the driver check says why it is not usable")
+    elif ctx.recipe.needs_gpu():
+        yield ctx.failed(f"no NVIDIA GPU found; {ctx.recipe.id} needs a CUDA GPU", observed=[],
+                         expected="an NVIDIA GPU")
+    else:
+        yield ctx.warned("no NVIDIA GPU found: the recipe will run on the CPU, slowly")
+
+
+@rule("vram_minimum")
+def vram_minimum(ctx: RuleContext) -> Iterable[Finding]:
+    gpus = [g for g in ctx.fact("nvidia.gpus", []) if g.get("memory_total_mib")]
+    minimum = ctx.recipe.hardware.get("vram_min_gb")
+    if not gpus or minimum is None:
+        yield ctx.skipped("no GPU memory figure to compare" if minimum else "no VRAM minimum")
+        return
+    best = max(gpus, key=lambda g: g["memory_total_mib"])
+    need_mib = minimum * 1024
+    if best["memory_total_mib"] >= need_mib:
+        yield ctx.passed(f"{best['memory_total_mib']} MiB on {best.get('name')} "
+                         f"(recipe needs {minimum:g} GB)", observed=best["memory_total_mib"],
+                         expected=need_mib)
+    else:
+        yield ctx.failed(f"{best.get('name')} has {best['memory_total_mib']} MiB; "
+                         f"{ctx.recipe.id} needs {minimum:g} GB", observed=best["memory_total_mib"],
+                         expected=need_mib)

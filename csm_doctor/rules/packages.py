@@ -1,0 +1,75 @@
+"""The recipe's packages: installed, on pin, and no conflicting twin."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from packaging.specifiers import SpecifierSet
+
+from csm_doctor.findings import Finding
+from csm_doctor.recipe import PackageReq, canonical_name
+from csm_doctor.rules import RuleContext, rule
+
+
+def install_hint(ctx: RuleContext, pkg: PackageReq) -> str:
+    if pkg.source:
+        return f"pip install '{pkg.name} @ {pkg.source}'"
+    if pkg.index == "pytorch":
+        from csm_doctor.knowledge import pick_variant
+
+        variant = pick_variant(ctx.recipe.torch_variants, ctx.fact("nvidia.cuda_version"))
+        if variant:
+            url = ctx.recipe.torch_index_url.format(variant=variant)
+            return f"pip install '{pkg.name}{pkg.spec}' --index-url {url}"
+    return f"pip install '{pkg.name}{pkg.spec}'"
+
+
+@rule("packages_installed")
+def packages_installed(ctx: RuleContext) -> Iterable[Finding]:
+    installed = ctx.need("packages")
+    for pkg in ctx.recipe.packages_for(ctx.os_name):
+        version = installed.get(pkg.key)
+        if version is not None:
+            yield ctx.passed(f"{pkg.name} {version}", id=pkg.missing_id, subject=pkg.name,
+                             observed=version)
+            continue
+        make = ctx.warned if pkg.optional else ctx.failed
+        why = f": {pkg.why}" if pkg.why else ""
+        yield make(f"{pkg.name} is not installed{why}", id=pkg.missing_id, subject=pkg.name,
+                   observed=None, expected=pkg.spec or "any version", fix=install_hint(ctx, pkg))
+
+
+@rule("packages_pinned")
+def packages_pinned(ctx: RuleContext) -> Iterable[Finding]:
+    installed = ctx.need("packages")
+    for pkg in ctx.recipe.packages_for(ctx.os_name):
+        version = installed.get(pkg.key)
+        if version is None or not pkg.spec:
+            continue  # missing is the other check's finding; no pin means any version
+        if SpecifierSet(pkg.spec).contains(version, prereleases=True):
+            yield ctx.passed(f"{pkg.name} {version} matches {pkg.spec}", subject=pkg.name,
+                             observed=version, expected=pkg.spec)
+        else:
+            make = ctx.warned if pkg.optional else ctx.failed
+            yield make(f"{pkg.name} {version} does not match the recipe's {pkg.spec}",
+                       subject=pkg.name, observed=version, expected=pkg.spec,
+                       fix=install_hint(ctx, pkg))
+
+
+@rule("package_conflicts")
+def package_conflicts(ctx: RuleContext) -> Iterable[Finding]:
+    installed = ctx.need("packages")
+    wanted = [p for p in ctx.recipe.packages_for(ctx.os_name) if p.conflicts]
+    if not wanted:
+        yield ctx.skipped("no conflicting packages to look for on this OS")
+        return
+    for pkg in wanted:
+        clashes = [c for c in pkg.conflicts if canonical_name(c) in installed]
+        if clashes:
+            names = ", ".join(clashes)
+            yield ctx.failed(f"{names} is installed; on this OS {pkg.name} replaces it",
+                             id=pkg.missing_id, subject=pkg.name, observed=clashes, expected=[],
+                             fix=f"pip uninstall -y {' '.join(clashes)} && {install_hint(ctx, pkg)}")
+        else:
+            yield ctx.passed(f"no {', '.join(pkg.conflicts)} beside {pkg.name}", id=pkg.missing_id,
+                             subject=pkg.name)

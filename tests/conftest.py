@@ -1,0 +1,104 @@
+"""Shared test fixtures: fake tools on PATH, the CLI as a real subprocess, a torch venv.
+
+Nothing here reads ../shared: captured tool outputs live in tests/fixtures
+with their source notes, so a user's clone runs the suite as CI does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PROBE_FIXTURES = FIXTURES / "probes"
+
+# Variables that would make a test depend on the developer's machine.
+_SCRUB = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_TOKEN", "HUGGINGFACEHUB_API_TOKEN",
+          "HF_API_TOKEN", "VIRTUAL_ENV", "CONDA_PREFIX", "NO_TORCH_COMPILE", "HF_ENDPOINT",
+          "HF_HUB_OFFLINE", "NO_COLOR", "FORCE_COLOR")
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def fake_bin(tmp_path: Path):
+    """A directory of fake executables; `add(name, script)` writes a /bin/sh script."""
+    bindir = tmp_path / "fakebin"
+    bindir.mkdir()
+
+    def add(name: str, body: str) -> Path:
+        path = bindir / name
+        path.write_text("#!/bin/sh\n" + textwrap.dedent(body).lstrip("\n"))
+        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        return path
+
+    add.dir = bindir  # type: ignore[attr-defined]
+    return add
+
+
+def cat_script(text_file: Path, exit_code: int = 0) -> str:
+    """A fake tool that prints a real captured output."""
+    return f"/bin/cat '{text_file}'\nexit {exit_code}\n"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty HOME/HF_HOME so no saved token or cache leaks in."""
+    path = tmp_path / "home"
+    (path / ".cache").mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def cli_env(home: Path, fake_bin) -> dict[str, str]:
+    """Environment for running csm-doctor: PATH is only the fake bin dir."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    env.update(HOME=str(home), HF_HOME=str(home / ".cache" / "huggingface"),
+               PATH=str(fake_bin.dir), PYTHONIOENCODING="utf-8", CSM_DOCTOR_NVML="0",
+               XDG_CACHE_HOME=str(home / ".cache"))
+    return env
+
+
+@pytest.fixture
+def run_cli(cli_env: dict[str, str]):
+    """Run `python -m csm_doctor ARGS` as a real process; exit codes are part of the contract."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+            cwd: str | None = None) -> Run:
+        proc = subprocess.run([sys.executable, "-m", "csm_doctor", *args], capture_output=True,
+                              text=True, env={**cli_env, **(env or {})}, timeout=timeout,
+                              cwd=cwd or str(ROOT), encoding="utf-8")
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def torch_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway venv with the real CPU torch 2.13.0 wheel (pinned: other specs pull GBs)."""
+    target = tmp_path_factory.mktemp("torch-venv")
+    venv.create(target, with_pip=True)
+    python = target / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"],
+                          capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        pytest.skip(f"torch==2.13.0 is not installable here: {proc.stderr[-500:]}")
+    return python

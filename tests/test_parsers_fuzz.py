@@ -1,0 +1,169 @@
+"""Property tests: no input text makes a public parser raise.
+
+The parsers carry a `never_raise` safety net; these tests call the undecorated
+functions (`__wrapped__`) so the net cannot hide a real bug. Inputs: random
+text, random table-ish printable text, and random mutations/truncations of
+every captured fixture. Return shapes are checked too, since callers index them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csm_doctor.parsers import ffmpeg, npu_smi, nvidia_smi
+
+FIXTURES = Path(__file__).parent / "fixtures" / "probes"
+FIXTURE_TEXTS = sorted(
+    path.read_text(encoding="utf-8")
+    for path in FIXTURES.rglob("*")
+    if path.is_file() and not path.name.endswith(".source.txt")
+)
+
+GPU_KEYS = {"index", "name", "memory_total_mib", "memory_used_mib", "memory_free_mib", "compute_capability", "bus_id"}
+
+
+def _check_gpus(rows: object, extra: set[str]) -> None:
+    assert isinstance(rows, list)
+    for row in rows:
+        assert set(row) == GPU_KEYS | extra
+
+
+def _check_table(result: object) -> None:
+    assert set(result) == {"smi_version", "driver_version", "cuda_version", "gpus", "processes", "mig"}
+    _check_gpus(result["gpus"], {"name_truncated", "driver_model"})
+    assert isinstance(result["mig"], bool)
+    for process in result["processes"]:
+        assert set(process) == {"gpu_index", "pid", "type", "name", "memory_mib"}
+
+
+def _check_npus(result: object) -> None:
+    assert set(result) == {"npu_smi_version", "npus"}
+    for npu in result["npus"]:
+        assert set(npu) == {"npu_id", "chip_id", "name", "health", "hbm_total_mb", "hbm_used_mb",
+                            "memory_total_mb", "bus_id"}
+
+
+def _check_ffmpeg(result: object) -> None:
+    assert set(result) == {"version", "release", "built_with", "configuration", "libraries"}
+    assert isinstance(result["configuration"], list) and isinstance(result["libraries"], dict)
+
+
+def _is_bool(result: object) -> None:
+    assert isinstance(result, bool)
+
+
+def _is_optional_str(result: object) -> None:
+    assert result is None or isinstance(result, str)
+
+
+def _has_keys(*keys: str):
+    def check(result: object) -> None:
+        assert set(result) == set(keys)
+
+    return check
+
+
+def _rows_with_keys(*keys: str):
+    def check(rows: object) -> None:
+        assert isinstance(rows, list)
+        for row in rows:
+            assert set(row) == set(keys)
+
+    return check
+
+
+# (parser, shape check); every public parser of the three modules.
+PARSERS = [
+    (nvidia_smi.parse_query_gpu_csv, lambda rows: _check_gpus(rows, {"driver_version"})),
+    (nvidia_smi.parse_query_compute_apps_csv,
+     _rows_with_keys("pid", "process_name", "used_memory_mib", "gpu_name", "gpu_bus_id")),
+    (nvidia_smi.parse_version, _has_keys("driver_version", "cuda_version", "nvml_version", "smi_version")),
+    (nvidia_smi.parse_table, _check_table),
+    (nvidia_smi.parse_list, _rows_with_keys("index", "name")),
+    (nvidia_smi.detect_error, _is_optional_str),
+    (nvidia_smi.looks_like_table, _is_bool),
+    (nvidia_smi.looks_like_query_csv, _is_bool),
+    (nvidia_smi.looks_like_version, _is_bool),
+    (ffmpeg.parse_ffmpeg_version, _check_ffmpeg),
+    (ffmpeg.looks_like_ffmpeg_version, _is_bool),
+    (npu_smi.parse_npu_smi_info, _check_npus),
+    (npu_smi.looks_like_npu_smi, _is_bool),
+]
+PARSER_IDS = [parser.__name__ for parser, _ in PARSERS]
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Characters the formats are made of, so random text reaches deep parser paths.
+TABLE_ALPHABET = st.sampled_from(list("|+-=:/., \n\r\t0123456789ABCDEFMiBNVIDA%[]()\x1b") + [
+    "MiB", "N/A", "ERR!", "[N/A]", "On", "Off", "WDDM", "00000000:01:00.0", "Version:", "NVIDIA-SMI ",
+    "Driver Version: ", "CUDA Version: ", "KMD version : ", "Processes:", "MIG devices:", "GPU 0: ",
+    "ffmpeg version ", "libavutil 57. 28.100", "configuration: --a='", "npu-smi ", "Process id", " / ",
+    "index, name, memory.total [MiB]", "pid", "\u2026", "\u0663",
+])
+
+
+@st.composite
+def mutated_fixture(draw: st.DrawFn) -> str:
+    """A fixture truncated, sliced out, spliced with junk, or with lines shuffled."""
+    text = draw(st.sampled_from(FIXTURE_TEXTS))
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        if not text:
+            break
+        cut = draw(st.integers(min_value=0, max_value=len(text)))
+        operation = draw(st.sampled_from(["truncate", "drop_head", "delete", "insert", "shuffle_lines", "crlf"]))
+        if operation == "truncate":
+            text = text[:cut]
+        elif operation == "drop_head":
+            text = text[cut:]
+        elif operation == "delete":
+            text = text[:cut] + text[cut + draw(st.integers(min_value=1, max_value=80)):]
+        elif operation == "insert":
+            text = text[:cut] + draw(st.text(max_size=40)) + text[cut:]
+        elif operation == "shuffle_lines":
+            text = "\n".join(draw(st.permutations(text.split("\n"))))
+        else:
+            text = text.replace("\n", "\r\n")
+    return text
+
+
+def _run(parser, check, text: str) -> None:
+    raw = parser.__wrapped__  # bypass the safety net: a raise here is a real bug
+    check(raw(text))
+    assert parser(text) == raw(text)
+
+
+@pytest.mark.parametrize(("parser", "check"), PARSERS, ids=PARSER_IDS)
+@FUZZ
+@given(text=st.text(max_size=2000))
+def test_random_text_never_raises(parser, check, text):
+    _run(parser, check, text)
+
+
+@pytest.mark.parametrize(("parser", "check"), PARSERS, ids=PARSER_IDS)
+@FUZZ
+@given(text=st.lists(TABLE_ALPHABET, max_size=300).map("".join))
+def test_format_shaped_text_never_raises(parser, check, text):
+    _run(parser, check, text)
+
+
+@pytest.mark.parametrize(("parser", "check"), PARSERS, ids=PARSER_IDS)
+@FUZZ
+@given(text=mutated_fixture())
+def test_mutated_fixtures_never_raise(parser, check, text):
+    _run(parser, check, text)
+
+
+@FUZZ
+@given(text=mutated_fixture(), columns=st.one_of(st.none(), st.lists(st.text(max_size=30), max_size=12)))
+def test_query_csv_with_any_columns_never_raises(text, columns):
+    for parser in (nvidia_smi.parse_query_gpu_csv, nvidia_smi.parse_query_compute_apps_csv):
+        assert isinstance(parser.__wrapped__(text, columns=columns), list)
+
+
+@pytest.mark.parametrize(("parser", "check"), PARSERS, ids=PARSER_IDS)
+@pytest.mark.parametrize("value", [None, b"GPU 0: NVIDIA L4 (UUID: x)\r\n", 42, "\x00" * 10, "9" * 5000])
+def test_odd_inputs_never_raise(parser, check, value):
+    check(parser.__wrapped__(value))
