@@ -133,7 +133,7 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
     else:
         _validate_python(python)
         if not as_json:
-            click.echo("csm-doctor: probing this machine…", err=True)
+            click.echo("csm-doctor: probing this machine...", err=True)
         facts = _probe(python, offline, level, recipe)
     findings = evaluate(facts, recipe, catalogue)
     code = exit_code_for(findings)

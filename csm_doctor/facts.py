@@ -118,6 +118,8 @@ def empty_facts() -> dict[str, Any]:
 def merge_facts(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """Overlay a probe's sections onto the document, section by section."""
     for key, value in update.items():
+        if value is None and isinstance(base.get(key), dict):
+            continue  # keep the contract's null-valued skeleton ("torch": {"version": null})
         if isinstance(value, dict) and isinstance(base.get(key), dict) and key != "packages":
             base[key] = {**base[key], **value}
         else:
@@ -153,10 +155,7 @@ def load_facts(path: str) -> dict[str, Any]:
             lines = {}
         raise InputError(path, [Problem(p.message, format_path(p.path) or None,
                                         line_for(lines, p.path)) for p in problems])
-    facts = empty_facts()
-    for key, value in data.items():
-        facts[key] = value
-    return facts
+    return merge_facts(empty_facts(), data)
 
 
 def dump_facts(facts: dict[str, Any]) -> str:

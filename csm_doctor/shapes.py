@@ -194,8 +194,9 @@ class OneOf(Shape):
             if not trial:
                 return result
             attempts.append(trial)
-        # Report the alternative whose type matched best (fewest problems).
-        problems.extend(min(attempts, key=len))
+        # Report the alternative whose type matched: one that failed only at `path`
+        # itself (wrong type) explains less than one that got inside the value.
+        problems.extend(min(attempts, key=lambda t: (all(p.path == path for p in t), len(t))))
         return value
 
 

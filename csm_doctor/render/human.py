@@ -30,6 +30,18 @@ def symbols_for(stream: TextIO) -> dict[str, str]:
     return UNICODE
 
 
+def writable(stream: TextIO) -> TextIO:
+    """A stream that cannot crash on text its encoding lacks ('≥', '·' on cp1252/ascii)."""
+    buffer = getattr(stream, "buffer", None)
+    if symbols_for(stream) is UNICODE or buffer is None:
+        return stream
+    import io
+
+    stream.flush()
+    return io.TextIOWrapper(buffer, encoding=stream.encoding or "ascii", errors="replace",
+                            line_buffering=True, write_through=True)
+
+
 def _console(stream: TextIO) -> Any:
     from rich.console import Console
 
@@ -43,6 +55,7 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
 
     stream = stream or sys.stdout
     sym = symbols_for(stream)
+    stream = writable(stream)
     console = _console(stream)
     python = facts.get("python") or {}
     console.print(Text(f"csm-doctor · recipe {recipe.id}: {recipe.title}", style="bold"))

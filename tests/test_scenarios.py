@@ -1,0 +1,192 @@
+"""Machines described as facts documents, judged against csm-1b by pure evaluation.
+
+The base document is a healthy H100 (driver 550, torch 2.4.0+cu124); each
+scenario changes only what makes it different, and asserts ids and statuses.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from conftest import FIXTURES
+from csm_doctor.catalogue import shipped_catalogue
+from csm_doctor.evaluate import evaluate
+from csm_doctor.findings import Status, exit_code_for
+from csm_doctor.recipe import load_recipe
+
+BASE = json.loads((FIXTURES / "facts/h100-driver-550-csm-ready.json").read_text())
+
+
+def machine(**changes: Any) -> dict[str, Any]:
+    """The base machine with sections replaced or (for dict values) updated."""
+    facts = copy.deepcopy(BASE)
+    for section, value in changes.items():
+        if isinstance(value, dict) and isinstance(facts.get(section), dict) and section != "packages":
+            facts[section].update(value)
+        else:
+            facts[section] = value
+    return facts
+
+
+def judge(facts: dict[str, Any], recipe: str = "csm-1b"):
+    return evaluate(facts, load_recipe(recipe), shipped_catalogue())
+
+
+def statuses(findings, diagnosis: str) -> set[str]:
+    return {f.status.value for f in findings if f.id == diagnosis}
+
+
+def test_healthy_h100_passes_everything():
+    findings = judge(BASE)
+    bad = [(f.id, f.status.value, f.title) for f in findings
+           if f.status in (Status.FAIL, Status.WARN, Status.ERROR)]
+    assert bad == []
+    assert exit_code_for(findings) == 0
+    for diagnosis in ("nvidia-driver-too-old", "torch-cpu-build", "cuda-arch-unsupported",
+                      "package-version-mismatch", "hf-gated-no-access", "vram-insufficient"):
+        assert statuses(findings, diagnosis) == {"pass"}, diagnosis
+
+
+def test_blackwell_with_torch_24_has_no_kernels():
+    gpu = {"index": 0, "name": "NVIDIA GeForce RTX 5090", "memory_total_mib": 32607,
+           "memory_free_mib": 31000, "compute_capability": "12.0", "bus_id": "00000000:01:00.0"}
+    findings = judge(machine(nvidia={"driver_version": "575.51.03", "cuda_version": "12.9",
+                                     "gpus": [gpu]}))
+    arch = [f for f in findings if f.id == "cuda-arch-unsupported"]
+    assert [f.status for f in arch] == [Status.FAIL]
+    assert "sm_120" in arch[0].title
+    assert exit_code_for(findings) == 1
+
+
+def test_cpu_torch_on_a_gpu_machine():
+    findings = judge(machine(torch={"version": "2.4.0+cpu", "variant": "cpu", "cuda": None,
+                                    "arch_list": [], "cuda_available": False}))
+    cpu = [f for f in findings if f.id == "torch-cpu-build"]
+    assert [f.status for f in cpu] == [Status.FAIL]
+    assert "--index-url https://download.pytorch.org/whl/cu124" in cpu[0].fix
+
+
+def test_driver_too_old_for_cu124():
+    findings = judge(machine(nvidia={"driver_version": "470.256.02", "cuda_version": "11.4"}))
+    assert statuses(findings, "nvidia-driver-too-old") == {"fail"}
+
+
+def test_driver_minor_version_compatible_is_a_warning():
+    findings = judge(machine(nvidia={"driver_version": "535.183.01", "cuda_version": "12.2"}))
+    assert statuses(findings, "nvidia-driver-too-old") == {"warn"}
+
+
+def test_driver_not_loaded():
+    findings = judge(machine(nvidia={"source": "nvidia-smi", "driver_version": None, "cuda_version": None,
+                                     "gpus": [], "error_id": "nvidia-driver-missing",
+                                     "error": "NVIDIA-SMI has failed because it couldn't communicate "
+                                              "with the NVIDIA driver."}))
+    assert statuses(findings, "nvidia-driver-missing") == {"fail"}
+    assert statuses(findings, "gpu-missing") == {"skip"}
+
+
+def test_no_gpu_at_all():
+    findings = judge(machine(nvidia={"source": None, "driver_version": None, "cuda_version": None,
+                                     "gpus": [], "pci_devices": 0}))
+    assert statuses(findings, "gpu-missing") == {"fail"}
+    assert statuses(findings, "nvidia-driver-missing") == {"skip"}
+
+
+def test_small_gpu():
+    gpu = dict(BASE["nvidia"]["gpus"][0], name="NVIDIA GeForce GTX 1050", memory_total_mib=4096,
+               compute_capability="6.1")
+    findings = judge(machine(nvidia={"gpus": [gpu]}))
+    assert statuses(findings, "vram-insufficient") == {"fail"}
+
+
+def test_python_313_has_no_wheels():
+    findings = judge(machine(python={"version": "3.13.0"}))
+    assert statuses(findings, "python-version-unsupported") == {"fail"}
+
+
+def test_windows_with_triton_instead_of_triton_windows():
+    packages = dict(BASE["packages"])  # triton 3.0.0 installed, no triton-windows
+    findings = judge(machine(os={"name": "windows", "release": "10", "version": "10.0.22631",
+                                 "distro": None}, packages=packages))
+    tw = [f for f in findings if f.id == "triton-missing-windows"]
+    assert {f.status for f in tw} == {Status.FAIL}
+    assert any("pip uninstall -y triton" in (f.fix or "") for f in tw)
+    assert not any(f.subject == "triton" for f in findings if f.id == "package-missing")
+
+
+def test_windows_with_triton_windows_is_fine():
+    packages = {k: v for k, v in BASE["packages"].items() if k != "triton"}
+    packages["triton-windows"] = "3.1.0.post17"
+    findings = judge(machine(os={"name": "windows", "distro": None}, packages=packages))
+    assert statuses(findings, "triton-missing-windows") == {"pass"}
+
+
+def test_macos_is_not_a_csm_1b_platform():
+    findings = judge(machine(os={"name": "darwin", "arch": "arm64", "distro": None}))
+    assert statuses(findings, "os-unsupported") == {"fail"}
+
+
+def test_huggingface_token_in_the_wrong_variable():
+    findings = judge(machine(hf={"token_present": False, "token_source": None,
+                                 "ignored_env": ["HUGGINGFACE_TOKEN"],
+                                 "repos": {r: {"state": "no-token"} for r in BASE["hf"]["repos"]}}))
+    assert statuses(findings, "hf-token-ignored-env") == {"fail"}
+    assert statuses(findings, "hf-token-missing") == {"skip"}
+
+
+def test_gated_access_pending():
+    repos = dict(BASE["hf"]["repos"])
+    repos["meta-llama/Llama-3.2-1B"] = {"state": "no-access", "detail": "403 awaiting review"}
+    findings = judge(machine(hf={"repos": repos}))
+    gated = {f.subject: f.status.value for f in findings if f.id == "hf-gated-no-access"}
+    assert gated == {"sesame/csm-1b": "pass", "meta-llama/Llama-3.2-1B": "fail"}
+
+
+def test_hub_unreachable_is_a_warning():
+    repos = {r: {"state": "unreachable", "detail": "ConnectError", "cached": r == "sesame/csm-1b"}
+             for r in BASE["hf"]["repos"]}
+    findings = judge(machine(hf={"repos": repos}))
+    reach = [f for f in findings if f.id == "hf-unreachable"]
+    assert [f.status for f in reach] == [Status.WARN]
+    assert "cached locally: sesame/csm-1b" in reach[0].details
+
+
+def test_torchaudio_from_another_build():
+    packages = dict(BASE["packages"], torchaudio="2.4.0+cpu")
+    assert statuses(judge(machine(packages=packages)), "torchaudio-torch-mismatch") == {"fail"}
+
+
+def test_off_pin_and_missing_packages():
+    packages = {k: v for k, v in BASE["packages"].items() if k != "moshi"}
+    packages["transformers"] = "4.52.1"
+    findings = judge(machine(packages=packages))
+    assert {f.subject for f in findings if f.id == "package-missing" and f.status is Status.FAIL} == {"moshi"}
+    assert {f.subject for f in findings
+            if f.id == "package-version-mismatch" and f.status is Status.FAIL} == {"transformers"}
+
+
+def test_failed_probe_is_an_error_and_its_checks_skip():
+    facts = machine(probes=dict(BASE["probes"], nvidia={"status": "timeout", "seconds": 25.0,
+                                                        "error": "no answer within 25 s"}))
+    findings = judge(facts)
+    errors = [f for f in findings if f.status is Status.ERROR]
+    assert [(f.id, f.subject) for f in errors] == [("probe-failed", "nvidia")]
+    assert statuses(findings, "vram-insufficient") == {"skip"}
+    assert findings[0].status is Status.ERROR  # most important first (no fails here)
+
+
+def test_missing_sections_are_skips_not_crashes():
+    findings = judge({"schema": "csm-doctor/facts/1", "os": {"name": "linux"}})
+    assert all(f.status in (Status.SKIP, Status.PASS, Status.WARN, Status.FAIL) for f in findings)
+    assert not [f for f in findings if f.status is Status.ERROR]
+
+
+@pytest.mark.parametrize("recipe_env,status", [({"NO_TORCH_COMPILE": "1"}, "pass"), ({}, "warn")])
+def test_no_torch_compile(recipe_env, status):
+    facts = machine()
+    facts["env"] = recipe_env
+    assert statuses(judge(facts), "env-var-missing") == {status}
