@@ -153,7 +153,9 @@ def probe_target(python: str, env: dict[str, str], cwd: str) -> dict[str, Any]:
             f"{python} cannot import what this benchmark needs:\n" + "\n".join(missing) +
             "\nThe baseline is torch's collect_env, so measure an environment that has both"
             f" csm-doctor and torch installed, e.g.:\n  {VENV_RECIPE}\n"
-            "  python benchmarks/bench_check.py --python /tmp/bench-venv/bin/python",
+            "  python benchmarks/bench_check.py --python /tmp/bench-venv/bin/python\n"
+            "(torch==2.13.0 is a local CPU wheel on the project's machines; elsewhere install"
+            " the torch you deploy: see benchmarks/README.md)",
             EXIT_ENV)
     return info
 
@@ -263,7 +265,8 @@ def render_table(report: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"machine: {m['platform']}, {m['cpu_count']} CPUs, Python {m['python']}, "
                  f"torch {m['torch']}, csm-doctor {m['csm_doctor']}; "
-                 f"{report['repeat']} runs each after {report['warmup']} warm-up")
+                 f"{report['repeat']} measured runs of each command, "
+                 f"{report['warmup']} warm-up discarded")
     return "\n".join(lines)
 
 
