@@ -35,7 +35,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 SCHEMA = "csm-doctor/bench-check/1"
 TIMEOUT_S = 120.0
@@ -258,7 +258,8 @@ def render_table(report: dict[str, Any]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     # The command column reads best left-aligned, the numbers right-aligned.
     aligns = ["<", ">", ">", ">", ">", "<", "<"]
-    lines = ["  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, aligns, widths)).rstrip()
+    lines = ["  ".join(f"{cell:{a}{w}}"
+                       for cell, a, w in zip(row, aligns, widths, strict=True)).rstrip()
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     m = report["machine"]
@@ -270,7 +271,7 @@ def render_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def count(minimum: int) -> Any:
+def count(minimum: int) -> Callable[[str], int]:
     """An argparse type for an integer of at least `minimum`."""
     def parse(text: str) -> int:
         value = int(text)

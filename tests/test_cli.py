@@ -201,3 +201,15 @@ def test_replayed_sparse_facts_keep_contract_paths(run_cli, tmp_path: Path):
     doc = run_cli("check", "--json", "--facts", str(path)).json()
     for dotted in CONTRACT_PATHS:
         assert has_path(doc["facts"], dotted), dotted
+
+
+def test_token_never_reaches_output(run_cli, tmp_path: Path):
+    secret = "hf_PLANTEDsecretTOKEN0123456789abcdefgh"
+    env = {"HF_TOKEN": secret, "HUGGINGFACE_TOKEN": secret, "MY_API_KEY": secret}
+    for args in (("check", "--offline", "-v"), ("check", "--offline", "--json"),
+                 ("facts", "--offline")):
+        result = run_cli(*args, env=env)
+        assert secret not in result.stdout and secret not in result.stderr, args
+    doc = run_cli("check", "--offline", "--json", env=env).json()
+    assert doc["facts"]["hf"]["token_source"] == "env:HF_TOKEN"
+    assert "MY_API_KEY" not in doc["facts"]["env"]
