@@ -102,3 +102,8 @@ def torch_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if proc.returncode != 0:
         pytest.skip(f"torch==2.13.0 is not installable here: {proc.stderr[-500:]}")
     return python
+
+
+def load_capture(folder: str, name: str) -> str:
+    """A real captured tool output from tests/fixtures/probes/<folder>/<name>."""
+    return (PROBE_FIXTURES / folder / name).read_text(encoding="utf-8")

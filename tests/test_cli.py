@@ -145,8 +145,10 @@ def test_facts_save_and_replay(run_cli, tmp_path: Path):
     assert document["schema"] == "csm-doctor/facts/1"
     live = run_cli("check", "--json", "--offline").json()
     replay = run_cli("check", "--json", "--facts", str(saved)).json()
-    strip = lambda doc: sorted((f["id"], f["status"], f["subject"]) for f in doc["findings"])
-    assert strip(replay) == strip(live)
+    def verdicts(doc: dict) -> list:
+        return sorted((f["id"], f["status"], f["subject"]) for f in doc["findings"])
+
+    assert verdicts(replay) == verdicts(live)
     assert replay["facts"]["python"] == document["python"]
 
 

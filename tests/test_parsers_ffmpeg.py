@@ -3,18 +3,15 @@ builds print (Homebrew, gyan.dev release and git, BtbN git, Arch, static)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
+from conftest import load_capture as load
+
 from csm_doctor.parsers.ffmpeg import looks_like_ffmpeg_version, parse_ffmpeg_version
 
-FIXTURES = Path(__file__).parent / "fixtures" / "probes"
 DEBIAN = "debian12-bookworm-5.1.9-local-capture.txt"
 
-
-def load(folder: str, name: str) -> str:
-    return (FIXTURES / folder / name).read_text(encoding="utf-8")
 
 
 def test_debian_fixture_key_facts():

@@ -8,7 +8,6 @@ every captured fixture. Return shapes are checked too, since callers index them.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 from csm_doctor.parsers import ffmpeg, npu_smi, nvidia_smi
 
-FIXTURES = Path(__file__).parent / "fixtures" / "probes"
+from conftest import PROBE_FIXTURES as FIXTURES
 FIXTURE_TEXTS = sorted(
     path.read_text(encoding="utf-8")
     for path in FIXTURES.rglob("*")

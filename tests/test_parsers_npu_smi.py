@@ -4,16 +4,12 @@ versions, A3 "Chip Phy-ID" rows, a process table, truncation)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
+from conftest import load_capture as load
 from csm_doctor.parsers.npu_smi import looks_like_npu_smi, parse_npu_smi_info
 
-FIXTURES = Path(__file__).parent / "fixtures" / "probes"
 B2_X8 = "vllm-ascend-issue362-910B2-x8-23.0.7.txt"
 
-
-def load(folder: str, name: str) -> str:
-    return (FIXTURES / folder / name).read_text(encoding="utf-8")
 
 
 def test_910b2_fixture_key_facts():

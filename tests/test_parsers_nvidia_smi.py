@@ -3,9 +3,10 @@ inline variants built from the documented formats that the captures lack."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
+
+from conftest import load_capture as load
 
 from csm_doctor.parsers.nvidia_smi import (
     detect_error,
@@ -19,15 +20,11 @@ from csm_doctor.parsers.nvidia_smi import (
     parse_version,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "probes"
 GPU_KEYS = {
     "index", "name", "memory_total_mib", "memory_used_mib", "memory_free_mib",
     "compute_capability", "bus_id",
 }
 
-
-def load(folder: str, name: str) -> str:
-    return (FIXTURES / folder / name).read_text(encoding="utf-8")
 
 
 def noisy_copy(text: str) -> str:

@@ -78,7 +78,7 @@ def _chip_row(cells: list[str], npu: dict | None, usage_columns: list[str]) -> d
     chip = _chip_record(npu)
     chip["chip_id"] = to_int(match.group(1))
     chip["bus_id"] = bus_id.group() if bus_id else None
-    for key, (used, total) in zip(usage_columns, _USAGE_RE.findall(cells[2])):
+    for key, (used, total) in zip(usage_columns, _USAGE_RE.findall(cells[2]), strict=False):
         if key == "memory":
             chip["memory_total_mb"] = to_int(total)
         else:

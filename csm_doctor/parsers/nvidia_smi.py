@@ -139,7 +139,7 @@ def _csv_records(text: str, columns: list[str] | None) -> list[dict[str, str]]:
             keys = [_field_key(field) for field in fields]
             continue
         if keys and len(fields) == len(keys) and len(keys) > 0:
-            records.append(dict(zip(keys, fields)))
+            records.append(dict(zip(keys, fields, strict=True)))
     return records
 
 
