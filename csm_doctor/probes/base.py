@@ -27,6 +27,21 @@ class ProbeContext:
     timeout_scale: float = 1.0
     earlier: dict[str, Any] = field(default_factory=dict)  # facts from earlier phases
 
+    @property
+    def gated_repos(self) -> tuple[str, ...]:
+        """Every gated repo a recipe here could need: facts then judge any recipe."""
+        return tuple(dict.fromkeys(r for rec in self._recipes() for r in rec.gated_repos))
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e["name"] for rec in self._recipes() for e in rec.env))
+
+    def _recipes(self) -> list[Recipe]:
+        from csm_doctor.recipe import list_recipes
+
+        extra = [self.recipe] if self.recipe is not None else []
+        return extra + [r for r in list_recipes() if self.recipe is None or r.id != self.recipe.id]
+
     def timeout(self, seconds: float) -> float:
         return seconds * self.timeout_scale
 

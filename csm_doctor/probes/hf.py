@@ -1,9 +1,11 @@
 """Hugging Face token and gated-repo access, without ever holding the token in facts.
 
 The token is looked up the way huggingface_hub does (`get_token`); facts
-record only whether one exists and where it came from. Access to each gated
-repo the recipe names is asked with `auth_check` unless offline; an
-unreachable Hub is a state, not a crash.
+record only whether one exists and where it came from. Access to every gated
+repo of the built-in recipes (and of a user recipe) is asked with `auth_check`
+unless offline, so the facts serve any recipe on replay; the Hub's wording
+separates never-requested, pending and rejected requests. An unreachable Hub
+is a state, not a crash.
 """
 
 from __future__ import annotations
@@ -44,13 +46,23 @@ def repo_cached(repo: str, cache: Path | None = None) -> bool:
     return folder.is_dir() and any(folder.iterdir())
 
 
+# The Hub's 403 GatedRepo wording tells the request states apart (auth-check and resolve).
+GATED_WORDING = (("awaiting a review", "pending"), ("has been rejected", "rejected"),
+                 ("not in the authorized list", "not-requested"))
+
+
 def classify_access_error(exc: BaseException) -> tuple[str, str]:
     """Map a huggingface_hub/requests/httpx exception to an access state."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     status = getattr(getattr(exc, "response", None), "status_code", None)
-    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = (lines[-1] if lines else type(exc).__name__)[:200]
     if "GatedRepoError" in names:
-        return ("no-token" if status == 401 else "no-access"), text
+        if status == 401:
+            return "no-token", text
+        lowered = str(exc).lower()
+        state = next((s for phrase, s in GATED_WORDING if phrase in lowered), "no-access")
+        return state, text
     if "RepositoryNotFoundError" in names:
         return ("token-invalid" if status == 401 else "not-found"), text
     if "OfflineModeIsEnabled" in names:
@@ -63,32 +75,43 @@ def classify_access_error(exc: BaseException) -> tuple[str, str]:
     return "error", text
 
 
-def check_repo(repo: str, token: str | None) -> tuple[str, str | None]:
-    from huggingface_hub import auth_check
+def check_repo(repo: str, token: str | None, endpoint: str) -> tuple[str, str | None]:
+    """One `auth-check` request; the endpoint is passed explicitly because
+    huggingface_hub reads HF_ENDPOINT only once, at import."""
+    from huggingface_hub import HfApi
 
     try:
-        auth_check(repo, token=token or False)
+        HfApi(endpoint=endpoint).auth_check(repo, token=token or False)
     except Exception as exc:  # noqa: BLE001 - every failure is a state to report
         return classify_access_error(exc)
     return "granted", None
 
 
+def check_repos(repos: tuple[str, ...], token: str | None, endpoint: str) -> dict[str, tuple]:
+    """Ask about every repo at once: the probe's time is one round trip, not N."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not repos:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(repos))) as pool:
+        answers = pool.map(lambda repo: check_repo(repo, token, endpoint), repos)
+        return dict(zip(repos, answers, strict=True))
+
+
 def probe_hf(ctx: ProbeContext) -> dict[str, Any]:
     token, source = token_source()
     offline = ctx.offline or _truthy(os.environ.get("HF_HUB_OFFLINE"))
-    repos: dict[str, dict[str, Any]] = {}
-    gated = ctx.recipe.gated_repos if ctx.recipe else ()
-    for repo in gated:
-        if offline:
-            state, detail = "not-checked", "offline"
-        else:
-            state, detail = check_repo(repo, token)
-        repos[repo] = {"state": state, "detail": detail, "cached": repo_cached(repo)}
+    endpoint = (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    gated = ctx.gated_repos
+    answers = {} if offline else check_repos(gated, token, endpoint)
+    repos = {repo: {"state": answers.get(repo, ("not-checked", "offline"))[0],
+                    "detail": answers.get(repo, ("not-checked", "offline"))[1],
+                    "cached": repo_cached(repo)} for repo in gated}
     return {"hf": {
         "token_present": token is not None,
         "token_source": source,
         "ignored_env": [v for v in IGNORED_TOKEN_VARS if os.environ.get(v)],
         "offline": offline,
-        "endpoint": os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT,
+        "endpoint": endpoint,
         "repos": repos,
     }}

@@ -93,5 +93,5 @@ def probe_system(ctx: ProbeContext) -> dict[str, Any]:
 
 def _env_names(ctx: ProbeContext) -> list[str]:
     """The allow-list plus the recipe's own variables, never anything secret-looking."""
-    names = list(RELEVANT_ENV) + [e["name"] for e in (ctx.recipe.env if ctx.recipe else ())]
+    names = list(RELEVANT_ENV) + list(ctx.env_names)
     return [n for n in dict.fromkeys(names) if not SECRET_NAME.search(n)]

@@ -8,6 +8,15 @@ from csm_doctor.findings import Finding
 from csm_doctor.rules import RuleContext, rule
 
 SETTINGS = "https://huggingface.co/settings/tokens"
+GATED_SETTINGS = "https://huggingface.co/settings/gated-repos"
+# Access states that mean "valid token, no access", each with what to tell the user.
+NO_ACCESS = {
+    "not-requested": "access was never requested",
+    "pending": "the access request is awaiting the authors' review",
+    "rejected": "the access request was rejected by the repo's authors",
+    "no-access": "this account has no access",
+    "not-found": "the repo is not visible to this account",
+}
 
 
 def _repos(ctx: RuleContext) -> dict[str, dict[str, Any]]:
@@ -54,7 +63,7 @@ def hf_token_valid(ctx: RuleContext) -> Iterable[Finding]:
     elif any(s == "token-invalid" for s in states.values()):
         yield ctx.failed("the Hub rejects the token (expired, revoked or mistyped)",
                          fix=f"create a new read token at {SETTINGS} and `hf auth login` again")
-    elif any(s in ("granted", "no-access", "not-found") for s in states.values()):
+    elif any(s in ("granted", "not-found") or s in NO_ACCESS for s in states.values()):
         yield ctx.passed("the Hub accepts the token")
     else:
         yield ctx.skipped("the token was not checked (offline or Hub unreachable)")
@@ -72,11 +81,9 @@ def hf_gated_access(ctx: RuleContext) -> Iterable[Finding]:
         page = f"https://huggingface.co/{repo}"
         if state == "granted":
             yield ctx.passed(f"{repo}: access granted", subject=repo, observed=state)
-        elif state in ("no-access", "not-found"):
-            yield ctx.failed(f"{repo}: this account has no access (not requested, pending or "
-                             "rejected)", subject=repo, observed=state,
-                             fix=f"request access at {page} and wait for approval "
-                                 "(https://huggingface.co/settings/gated-repos shows the state)")
+        elif state in NO_ACCESS:
+            yield ctx.failed(f"{repo}: {NO_ACCESS[state]}", subject=repo, observed=state,
+                             fix=_access_fix(repo, state, page))
         elif state == "error":
             yield ctx.warned(f"{repo}: access could not be checked: {info.get('detail')}",
                              subject=repo, observed=state, fix=None)
@@ -105,3 +112,14 @@ def hf_reachable(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.passed(f"{ctx.fact('hf.endpoint')} answered")
     else:
         yield ctx.skipped("no Hub request was needed")
+
+
+def _access_fix(repo: str, state: str, page: str) -> str:
+    if state == "pending":
+        return f"wait for the authors' approval ({GATED_SETTINGS} shows the state)"
+    if state == "rejected" and repo.startswith("meta-llama/"):
+        return (f"the tokenizer is also published ungated as unsloth/{repo.split('/', 1)[1]}: "
+                "point the loader there (csm issue #99)")
+    if state == "rejected":
+        return f"contact the authors of {repo}, or use a recipe that does not need it"
+    return f"request access at {page} (log in, accept the terms), then wait for approval"
