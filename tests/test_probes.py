@@ -58,7 +58,8 @@ def test_nvidia_smi_query_and_table(probe_env, fake_bin):
     assert nv["cuda_version"] == "12.4"  # from the table header
     assert nv["gpus"][0] == {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory_total_mib": 81559,
                              "memory_used_mib": 0, "memory_free_mib": 81081,
-                             "compute_capability": "9.0", "bus_id": "00000000:00:09.0"}
+                             "compute_capability": "9.0", "bus_id": "00000000:00:09.0",
+                             "processes": []}
 
 
 def test_nvidia_smi_old_driver_falls_back_to_table(probe_env, fake_bin):
@@ -82,6 +83,7 @@ def test_nvidia_smi_r610_header(probe_env, fake_bin):
     nv = probe("nvidia")["nvidia"]
     assert nv["driver_version"] == "610.57.04"
     assert nv["cuda_version"] == "13.3"
+    assert nv["gpus"][0]["processes"] == [{"pid": 1720, "memory_mib": 173}, {"pid": 4556, "memory_mib": 3}]
 
 
 def test_nvidia_smi_driver_not_loaded(probe_env, fake_bin):
@@ -278,3 +280,54 @@ def test_runner_isolates_crashes_and_hangs():
 def test_every_probe_section_is_owned_once():
     owned = [s for p in PROBES for s in p.sections]
     assert len(owned) == len(set(owned))
+
+
+def _fake_cann(root: Path, layout: str) -> Path:
+    """A CANN install tree as the Ascend docs describe it (version= in the install info)."""
+    home = root / ("ascend-toolkit/latest" if layout == "toolkit" else "cann-8.5.0")
+    (home / "x86_64-linux").mkdir(parents=True)
+    (home / "x86_64-linux" / "ascend_toolkit_install.info").write_text(
+        "package_name=Ascend-cann-toolkit\nversion=%s\ninnerversion=V100R001C19\narch=x86_64\nos=linux\n"
+        % ("8.0.RC3" if layout == "toolkit" else "8.5.0"))
+    (home.parent if layout == "toolkit" else home).joinpath("set_env.sh").write_text("# env\n")
+    (root / "driver/lib64/driver").mkdir(parents=True)
+    (root / "driver/lib64/driver/libascend_hal.so").write_bytes(b"\x7fELF")
+    return home
+
+
+@pytest.mark.parametrize("layout,version", [("toolkit", "8.0.RC3"), ("cann-8.5", "8.5.0")])
+def test_cann_found_but_environment_not_sourced(probe_env, tmp_path, monkeypatch, layout, version):
+    import csm_doctor.probes.ascend as ascend
+
+    root = tmp_path / "Ascend"
+    _fake_cann(root, layout)
+    monkeypatch.setattr(ascend, "ASCEND_ROOT", root)
+    for var in ("ASCEND_HOME_PATH", "ASCEND_TOOLKIT_HOME", "LD_LIBRARY_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    asc = probe("ascend")["ascend"]
+    assert asc["cann_version"] == version
+    assert asc["env_sourced"] is False
+    assert asc["set_env_script"].endswith("set_env.sh")
+    assert asc["hal_library"].endswith("driver/lib64/driver/libascend_hal.so")
+
+
+def test_cann_environment_sourced(probe_env, tmp_path, monkeypatch):
+    import csm_doctor.probes.ascend as ascend
+
+    root = tmp_path / "Ascend"
+    home = _fake_cann(root, "toolkit")
+    monkeypatch.setattr(ascend, "ASCEND_ROOT", tmp_path / "elsewhere")
+    monkeypatch.setenv("ASCEND_HOME_PATH", str(home))
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(root / "driver/lib64/driver"))
+    asc = probe("ascend")["ascend"]
+    assert asc["env_sourced"] is True and asc["cann_version"] == "8.0.RC3"
+    assert asc["hal_library"] is not None
+
+
+def test_no_ascend_at_all(probe_env, tmp_path, monkeypatch):
+    import csm_doctor.probes.ascend as ascend
+
+    monkeypatch.setattr(ascend, "ASCEND_ROOT", tmp_path / "none")
+    monkeypatch.delenv("ASCEND_HOME_PATH", raising=False)
+    asc = probe("ascend")["ascend"]
+    assert asc["cann_version"] is None and asc["hal_library"] is None and asc["npus"] == []

@@ -190,3 +190,54 @@ def test_no_torch_compile(recipe_env, status):
     facts = machine()
     facts["env"] = recipe_env
     assert statuses(judge(facts), "env-var-missing") == {status}
+
+
+ASCEND_NPUS = [{"npu_id": i, "chip_id": 0, "name": "910B2", "health": "OK", "hbm_total_mb": 65536,
+                "hbm_used_mb": 3380} for i in range(8)]  # tests/fixtures/probes/npu-smi capture
+
+
+def ascend_machine(**ascend) -> dict[str, Any]:
+    base = {"npu_smi_version": "23.0.7", "npus": ASCEND_NPUS, "cann_version": "8.0.RC3",
+            "env_sourced": True, "hal_library": "/usr/local/Ascend/driver/lib64/driver/libascend_hal.so",
+            "set_env_script": "/usr/local/Ascend/ascend-toolkit/set_env.sh", "error": None}
+    packages = dict(BASE["packages"], **{"torch": "2.4.0", "torch-npu": "2.4.0.post2"})
+    return machine(os={"arch": "aarch64"}, nvidia={"gpus": [], "driver_version": None,
+                                                   "cuda_version": None, "pci_devices": 0},
+                   ascend={**base, **ascend}, packages=packages)
+
+
+def test_ascend_ready():
+    findings = judge(ascend_machine())
+    assert statuses(findings, "npu-driver-missing") == {"pass"}
+    assert statuses(findings, "torch-npu-version-mismatch") == {"pass"}
+
+
+def test_ascend_cann_not_sourced():
+    findings = judge(ascend_machine(env_sourced=False))
+    npu = [f for f in findings if f.id == "npu-driver-missing"]
+    assert [f.status for f in npu] == [Status.FAIL]
+    assert npu[0].fix.startswith("source /usr/local/Ascend/ascend-toolkit/set_env.sh")
+
+
+def test_ascend_driver_library_missing():
+    assert statuses(judge(ascend_machine(hal_library=None)), "npu-driver-missing") == {"fail"}
+
+
+def test_torch_npu_paired_with_another_torch():
+    facts = ascend_machine()
+    facts["packages"]["torch-npu"] = "2.1.0.post8"
+    assert statuses(judge(facts), "torch-npu-version-mismatch") == {"fail"}
+
+
+def test_torch_npu_import_fails():
+    facts = ascend_machine()
+    facts["torch"]["npu_import_error"] = "ImportError: libhccl.so: cannot open shared object file"
+    assert statuses(judge(facts), "torch-npu-version-mismatch") == {"fail"}
+
+
+@pytest.mark.parametrize("backends,status", [(["soundfile", "sox"], "pass"), ([], "fail"),
+                                             (None, "skip")])
+def test_torchaudio_backends(backends, status):
+    facts = machine()
+    facts["torch"]["torchaudio_backends"] = backends
+    assert statuses(judge(facts), "torchaudio-backend-missing") == {status}

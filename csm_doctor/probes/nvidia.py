@@ -19,6 +19,8 @@ from csm_doctor.probes.base import ProbeContext
 from csm_doctor.probes.command import find_executable, run_command
 
 NVIDIA_PCI_VENDOR = "0x10de"
+GPU_KEYS = ("index", "name", "memory_total_mib", "memory_used_mib", "memory_free_mib",
+            "compute_capability", "bus_id")
 QUERY_FIELDS = ["index", "name", "memory.total", "memory.used", "memory.free", "compute_cap",
                 "pci.bus_id", "driver_version"]
 
@@ -86,6 +88,7 @@ def read_nvml() -> dict[str, Any]:
             except pynvml.NVMLError:
                 bus_id = None
             gpus.append({
+                "processes": _nvml_processes(pynvml, handle),
                 "index": index, "name": _text(pynvml.nvmlDeviceGetName(handle)),
                 "memory_total_mib": int(mem.total // 2**20), "memory_used_mib": int(mem.used // 2**20),
                 "memory_free_mib": int(mem.free // 2**20), "compute_capability": capability,
@@ -97,6 +100,20 @@ def read_nvml() -> dict[str, Any]:
             pynvml.nvmlShutdown()
         except Exception:
             pass
+
+
+def _nvml_processes(pynvml: Any, handle: Any) -> list[dict[str, Any]]:
+    """Processes holding this GPU's memory: what `cuda-oom` advice names."""
+    found: dict[int, dict[str, Any]] = {}
+    for getter in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
+        try:
+            for proc in getattr(pynvml, getter)(handle):
+                used = getattr(proc, "usedGpuMemory", None)
+                found.setdefault(proc.pid, {"pid": proc.pid, "memory_mib":
+                                            int(used // 2**20) if isinstance(used, int) else None})
+        except Exception:  # noqa: BLE001 - not supported on every GPU/driver
+            continue
+    return list(found.values())
 
 
 def _nvml_error_id(exc: BaseException) -> str | None:
@@ -142,9 +159,7 @@ def read_nvidia_smi(ctx: ProbeContext, smi: str) -> dict[str, Any]:
         return facts
     if query.returncode == 0:
         rows = parse.parse_query_gpu_csv(query.stdout)
-        facts["gpus"] = [{k: row.get(k) for k in (
-            "index", "name", "memory_total_mib", "memory_used_mib", "memory_free_mib",
-            "compute_capability", "bus_id")} for row in rows]
+        facts["gpus"] = [{k: row.get(k) for k in GPU_KEYS} for row in rows]
         facts["driver_version"] = next((r.get("driver_version") for r in rows
                                         if r.get("driver_version")), None)
     table = run_command([smi], timeout=ctx.timeout(10))
@@ -157,13 +172,18 @@ def read_nvidia_smi(ctx: ProbeContext, smi: str) -> dict[str, Any]:
         facts["cuda_version"] = header.get("cuda_version")
         facts["driver_version"] = facts["driver_version"] or header.get("driver_version")
         if not facts["gpus"]:  # drivers too old for compute_cap in --query-gpu
-            facts["gpus"] = [{k: g.get(k) for k in ("index", "name", "memory_total_mib",
-                                                   "memory_used_mib", "memory_free_mib",
-                                                   "compute_capability", "bus_id")}
-                             for g in header.get("gpus", [])]
+            facts["gpus"] = [{k: g.get(k) for k in GPU_KEYS} for g in header.get("gpus", [])]
+        _attach_processes(facts["gpus"], header.get("processes", []))
     if query.returncode not in (0, None) and not facts["gpus"]:
         facts["error"] = _first_line(query.output) or f"nvidia-smi exited {query.returncode}"
     return facts
+
+
+def _attach_processes(gpus: list[dict[str, Any]], processes: list[dict[str, Any]]) -> None:
+    """The table's process rows, under their GPU, in NVML's shape (pid, memory_mib)."""
+    for gpu in gpus:
+        gpu["processes"] = [{"pid": p.get("pid"), "memory_mib": p.get("memory_mib")}
+                            for p in processes if p.get("gpu_index") == gpu.get("index")]
 
 
 def _first_line(text: str) -> str | None:

@@ -67,7 +67,8 @@ def should_import_torch(ctx: ProbeContext) -> bool:
     ascend = earlier.get("ascend") or {}
     os_facts = earlier.get("os") or {}
     return bool(nvidia.get("gpus") or nvidia.get("pci_devices") or ascend.get("npus")
-                or (os_facts.get("name") == "darwin" and os_facts.get("arch") == "arm64"))
+                or (os_facts.get("name") == "darwin" and os_facts.get("arch") == "arm64")
+                or "torch-npu" in (earlier.get("packages") or {}))
 
 
 def probe_target(ctx: ProbeContext) -> dict[str, Any]:

@@ -110,7 +110,7 @@ def torch_runtime(info):
     try:
         import torch
     except BaseException as exc:
-        info["import_error"] = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        info["import_error"] = "%s: %s" % (type(exc).__name__, first_line(exc))
         return info
     finally:
         sys.stdout = saved
@@ -145,7 +145,55 @@ def torch_runtime(info):
         info["mps_available"] = bool(mps and mps.is_available())
     except BaseException:
         pass
+    info.update(npu_facts(torch))
+    info.update(torchaudio_facts())
     return info
+
+
+def npu_facts(torch):
+    """torch_npu raises on import where the driver libraries are missing: guard it."""
+    try:
+        from importlib.util import find_spec
+        if find_spec("torch_npu") is None:
+            return {}
+    except Exception:
+        return {}
+    saved = sys.stdout
+    sys.stdout = sys.stderr
+    try:
+        import torch_npu  # noqa: F401
+    except BaseException as exc:
+        return {"npu_import_error": "%s: %s" % (type(exc).__name__, first_line(exc))}
+    finally:
+        sys.stdout = saved
+    try:
+        npu = getattr(torch, "npu")
+        return {"npu_available": bool(npu.is_available()), "npu_count": int(npu.device_count())}
+    except BaseException as exc:
+        return {"npu_import_error": "%s: %s" % (type(exc).__name__, first_line(exc))}
+
+
+def torchaudio_facts():
+    """Which I/O backends torchaudio has: none means it cannot load prompt audio."""
+    try:
+        from importlib.util import find_spec
+        if find_spec("torchaudio") is None:
+            return {}
+        import torchaudio
+    except BaseException as exc:
+        return {"torchaudio_error": "%s: %s" % (type(exc).__name__, first_line(exc))}
+    lister = getattr(torchaudio, "list_audio_backends", None)
+    if lister is None:  # torchaudio >= 2.9 moved decoding to torchcodec
+        return {"torchaudio_backends": None}
+    try:
+        return {"torchaudio_backends": list(lister())}
+    except BaseException as exc:
+        return {"torchaudio_error": "%s: %s" % (type(exc).__name__, first_line(exc))}
+
+
+def first_line(exc):
+    text = str(exc)
+    return text.splitlines()[0] if text else ""
 
 
 def main():

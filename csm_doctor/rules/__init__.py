@@ -75,5 +75,5 @@ class RuleContext:
 
 # Importing the modules registers their rules.
 from csm_doctor.rules import (  # noqa: E402,F401
-    environment, huggingface, media, nvidia, packages, python, system, torch,
+    ascend, environment, huggingface, media, nvidia, packages, python, system, torch,
 )

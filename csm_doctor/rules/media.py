@@ -29,3 +29,19 @@ def system_tools(ctx: RuleContext) -> Iterable[Finding]:
     why = f" ({tool['why']})" if tool.get("why") else ""
     yield make(f"ffmpeg is not on PATH{why}", observed=None, expected="ffmpeg on PATH",
                fix=INSTALL.get(ctx.os_name or "", "install ffmpeg and put it on PATH"))
+
+
+@rule("torchaudio_backend")
+def torchaudio_backend(ctx: RuleContext) -> Iterable[Finding]:
+    backends = ctx.fact("torch.torchaudio_backends")
+    if ctx.fact("torch.torchaudio_error"):
+        yield ctx.failed(f"import torchaudio fails: {ctx.fact('torch.torchaudio_error')}",
+                         fix="install the torchaudio release matching torch (see PyTorch findings)")
+    elif backends is None:
+        yield ctx.skipped("torchaudio's backends were not listed (not imported, or torchaudio "
+                          "≥ 2.9 decodes through torchcodec)")
+    elif backends:
+        yield ctx.passed(f"torchaudio backends: {', '.join(backends)}", observed=backends)
+    else:
+        yield ctx.failed("torchaudio has no audio I/O backend: it cannot load prompt audio",
+                         observed=[], fix="pip install soundfile   (and/or install ffmpeg)")
