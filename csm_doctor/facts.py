@@ -72,6 +72,9 @@ FACTS_SHAPE = Record({
     "ascend": Key(Nullable(Record({
         "npu_smi_version": Key(_str), "npus": Key(Nullable(ListOf(_NPU))),
     }, open=True))),
+    "apple": Key(Nullable(Record({
+        "chip": Key(_str), "apple_silicon": Key(_bool), "unified_memory_mib": Key(_int),
+    }, open=True))),
     "ffmpeg": Key(Nullable(Record({
         "found": Key(_bool), "path": Key(_str), "version": Key(_str), "release": Key(_str),
     }, open=True))),
@@ -90,7 +93,7 @@ FACTS_SHAPE = Record({
     "probes": Key(Nullable(MapOf(_PROBE))),
 }, open=True, description="a facts document")
 
-SECTIONS = ("os", "python", "packages", "torch", "nvidia", "ascend", "ffmpeg", "memory",
+SECTIONS = ("os", "python", "packages", "torch", "nvidia", "ascend", "apple", "ffmpeg", "memory",
             "disk", "hf", "env")
 
 

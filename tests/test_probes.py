@@ -331,3 +331,24 @@ def test_no_ascend_at_all(probe_env, tmp_path, monkeypatch):
     monkeypatch.delenv("ASCEND_HOME_PATH", raising=False)
     asc = probe("ascend")["ascend"]
     assert asc["cann_version"] is None and asc["hal_library"] is None and asc["npus"] == []
+
+
+# -- apple --------------------------------------------------------------------
+
+def test_apple_probe_reads_chip_and_unified_memory(probe_env, fake_bin):
+    from csm_doctor.probes.apple import probe_apple
+
+    # One-line answers as `sysctl -n` prints them on an M4 Max with 64 GB.
+    fake_bin("sysctl", """
+        case "$2" in
+          machdep.cpu.brand_string) echo 'Apple M4 Max' ;;
+          hw.memsize) echo '68719476736' ;;
+          *) exit 1 ;;
+        esac
+    """)
+    apple = probe_apple(ProbeContext(python=sys.executable), platform="darwin")["apple"]
+    assert apple == {"chip": "Apple M4 Max", "apple_silicon": True, "unified_memory_mib": 65536}
+
+
+def test_apple_probe_skips_elsewhere(probe_env):
+    assert probe("apple")["probes"]["apple"]["status"] in ("skipped", "ok")

@@ -241,3 +241,15 @@ def test_torchaudio_backends(backends, status):
     facts = machine()
     facts["torch"]["torchaudio_backends"] = backends
     assert statuses(judge(facts), "torchaudio-backend-missing") == {status}
+
+
+def test_unified_memory_is_the_vram_figure_on_apple_silicon(tmp_path):
+    recipe = tmp_path / "mps.yaml"
+    recipe.write_text("schema: csm-doctor/recipe/1\nid: mps-test\ntitle: MPS\naccelerators: [mps, cpu]\n"
+                      "hardware: {vram_min_gb: 8}\n")
+    facts = machine(os={"name": "darwin", "arch": "arm64", "distro": None},
+                    nvidia={"gpus": [], "driver_version": None, "cuda_version": None})
+    facts["apple"] = {"chip": "Apple M1", "apple_silicon": True, "unified_memory_mib": 8192}
+    assert statuses(judge(facts, str(recipe)), "vram-insufficient") == {"pass"}
+    facts["apple"]["unified_memory_mib"] = 4096
+    assert statuses(judge(facts, str(recipe)), "vram-insufficient") == {"fail"}

@@ -12,6 +12,7 @@ from typing import Any
 
 from csm_doctor import __version__
 from csm_doctor.facts import empty_facts, merge_facts
+from csm_doctor.probes.apple import probe_apple
 from csm_doctor.probes.ascend import probe_ascend
 from csm_doctor.probes.base import Probe, ProbeContext, ProbeOutcome, run_probes
 from csm_doctor.probes.ffmpeg import probe_ffmpeg
@@ -24,6 +25,7 @@ PROBES: tuple[Probe, ...] = (
     Probe("system", ("os", "memory", "disk", "env"), probe_system, timeout=10),
     Probe("nvidia", ("nvidia",), probe_nvidia, timeout=25),
     Probe("ascend", ("ascend",), probe_ascend, timeout=15),
+    Probe("apple", ("apple",), probe_apple, timeout=15),
     Probe("ffmpeg", ("ffmpeg",), probe_ffmpeg, timeout=15),
     Probe("hf", ("hf",), probe_hf, timeout=30),
     Probe("target", ("python", "packages", "torch"), probe_target, timeout=30),

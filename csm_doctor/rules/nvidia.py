@@ -74,6 +74,14 @@ def gpu_present(ctx: RuleContext) -> Iterable[Finding]:
 def vram_minimum(ctx: RuleContext) -> Iterable[Finding]:
     gpus = [g for g in ctx.fact("nvidia.gpus", []) if g.get("memory_total_mib")]
     minimum = ctx.recipe.hardware.get("vram_min_gb")
+    unified = ctx.fact("apple.unified_memory_mib")
+    if not gpus and unified and "mps" in ctx.recipe.accelerators and minimum is not None:
+        # On Apple silicon the GPU shares the machine's memory: that is the figure MPS gets.
+        chip = ctx.fact("apple.chip") or "Apple silicon"
+        make = ctx.passed if unified >= minimum * 1024 else ctx.failed
+        yield make(f"{chip}: {unified} MiB unified memory (recipe needs {minimum:g} GB)",
+                   observed=unified, expected=minimum * 1024)
+        return
     if not gpus or minimum is None:
         yield ctx.skipped("no GPU memory figure to compare" if minimum else "no VRAM minimum")
         return
