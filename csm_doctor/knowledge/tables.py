@@ -1,0 +1,502 @@
+"""Typed questions over the dated compatibility tables in the shipped `knowledge/` directory.
+
+The tables are data (YAML, each with its sources and the month it is current to) so that a
+new driver or torch release is a data change with a test, not a code change. This module only
+reads them and answers the questions the rules ask: which driver a CUDA release needs, which
+torch build fits a driver and a GPU, which triton a torch pins, which torch_npu goes with a CANN.
+
+Every function here answers "don't know" (None, or an empty list) for inputs it cannot read or
+that the tables do not cover, and never raises: a doctor that crashes on an unusual driver
+string diagnoses nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+from csm_doctor.knowledge import base_release, parse_version, variant_cuda
+
+TABLES = ("cuda-drivers", "torch-releases", "triton-windows", "torch-npu",
+          "transformers-csm", "gpu-architectures")
+
+
+# ---------------------------------------------------------------------------- loading
+
+def knowledge_dir() -> Path:
+    """Where the tables live: installed `csm_doctor/data/knowledge`, or the clone's `knowledge/`."""
+    from csm_doctor.resources import data_dir
+    return data_dir("knowledge")
+
+
+@functools.lru_cache(maxsize=16)
+def _load(name: str) -> dict[str, Any]:
+    """One table, parsed once per process; {} when the file is missing or unreadable.
+
+    yaml is imported here, not at module import, so `csm-doctor --help` does not pay for it.
+    """
+    import yaml
+    path = knowledge_dir() / f"{name}.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load_table(name: str) -> dict[str, Any]:
+    """A deep copy of one table (callers may modify it without touching the cache)."""
+    return copy.deepcopy(_load(name))
+
+
+def table_sources() -> dict[str, dict[str, Any]]:
+    """Title, sources and date of every table, keyed by file name, for `docs` and `recipes show`."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in TABLES:
+        table = _load(name)
+        if table:
+            out[name] = {"title": table.get("title"), "sources": list(table.get("sources") or []),
+                         "current_to": table.get("current_to")}
+    return out
+
+
+# ---------------------------------------------------------------------------- small helpers
+
+def _os(os_name: str | None) -> str | None:
+    """'linux' / 'windows' / 'macos' from the spellings platform and users use; None otherwise."""
+    name = (os_name or "").strip().lower()
+    if name.startswith("linux"):
+        return "linux"
+    if name.startswith("win"):
+        return "windows"
+    if name in ("darwin", "macos", "mac", "osx", "macosx"):
+        return "macos"
+    return None
+
+
+def _minor(version: str | None) -> str | None:
+    """'2.4.0+cu124' → '2.4' (the torch minor release a row is keyed by)."""
+    parsed = parse_version(base_release(str(version)) if version else None)
+    if parsed is None:
+        return None
+    return f"{parsed.release[0]}.{parsed.release[1] if len(parsed.release) > 1 else 0}"
+
+
+def _cc(compute_capability: str | None) -> tuple[int, int] | None:
+    """(12, 0) from '12.0', '12', 'sm_120' or '12.0a'; None if unreadable."""
+    text = str(compute_capability or "").strip().lower()
+    match = re.fullmatch(r"sm_?(\d+)(\d)[af]?", text)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    match = re.fullmatch(r"(\d+)(?:\.(\d+))?[af]?", text)
+    if match:
+        return int(match.group(1)), int(match.group(2) or 0)
+    return None
+
+
+def _arch(arch: str) -> tuple[int, int, bool] | None:
+    """('sm_86') → (8, 6, False); the flag marks arch-specific 'a' cubins that run on one CC only."""
+    match = re.fullmatch(r"sm_(\d+)(\d)(a?)", str(arch).strip().lower())
+    if not match:
+        return None
+    return int(match.group(1)), int(match.group(2)), bool(match.group(3))
+
+
+def _cc_text(cc: tuple[int, int]) -> str:
+    return f"{cc[0]}.{cc[1]}"
+
+
+# ---------------------------------------------------------------------------- CUDA and drivers
+
+def _driver_rows(cuda: str) -> list[dict[str, Any]]:
+    """Table 3 rows of one CUDA minor release ('12.4'), lowest update first."""
+    key = _minor(cuda)
+    rows = [r for r in _load("cuda-drivers").get("releases") or [] if str(r.get("cuda")) == key]
+    return sorted(rows, key=lambda r: int(r.get("update") or 0))
+
+
+def _release_row(cuda: str) -> dict[str, Any] | None:
+    """The Table 3 row for '12.4' (GA) or '12.4.1' (Update 1: the highest update ≤ the patch)."""
+    rows = _driver_rows(cuda)
+    if not rows:
+        return None
+    parsed = parse_version(cuda)
+    patch = parsed.release[2] if parsed is not None and len(parsed.release) > 2 else 0
+    chosen = rows[0]
+    for row in rows:
+        if int(row.get("update") or 0) <= patch:
+            chosen = row
+    return chosen
+
+
+def driver_minimum(cuda: str, os_name: str) -> str | None:
+    """The driver NVIDIA lists for a CUDA toolkit release (Table 3), or None.
+
+    '12.4' gives the GA minimum, '12.4.1' the Update 1 minimum. Windows 13.x has no number
+    (NVIDIA lists N/A since the toolkit stopped bundling the Windows driver): None.
+    """
+    system = _os(os_name)
+    row = _release_row(cuda) if system in ("linux", "windows") else None
+    value = row.get(system) if row else None
+    return str(value) if value else None
+
+
+def _meets_release(driver: Any, row: dict[str, Any], system: str) -> bool:
+    """Whether a parsed driver meets one Table 3 row on this OS.
+
+    Windows 13.x rows are N/A: the driver's branch (first number) is compared with the Linux
+    minimum's branch instead (`windows_na_policy: branch` in the table).
+    """
+    value = row.get(system)
+    if value:
+        needed = parse_version(str(value))
+        return needed is not None and driver >= needed
+    if system == "windows" and _load("cuda-drivers").get("windows_na_policy") == "branch":
+        linux = parse_version(str(row.get("linux") or ""))
+        return linux is not None and driver.release[0] >= linux.release[0]
+    return False
+
+
+def _minor_compat_rule(cuda: str) -> dict[str, Any] | None:
+    parsed = parse_version(cuda)
+    if parsed is None:
+        return None
+    for rule in _load("cuda-drivers").get("minor_version_compatibility") or []:
+        if int(rule.get("major", -1)) == parsed.release[0]:
+            return rule
+    return None
+
+
+def driver_supports_cuda(driver: str, cuda: str, os_name: str) -> str | None:
+    """'yes', 'minor-compat' or 'no': can this driver run binaries built with this CUDA?
+
+    'yes' means the driver meets the release's own Table 3 minimum; 'minor-compat' means only
+    CUDA minor-version compatibility covers it (it starts, but PTX JIT and the release's new
+    features may fail). None when the driver, the CUDA version or the OS is unreadable, or the
+    CUDA major is one the table does not know.
+    """
+    system = _os(os_name)
+    parsed = parse_version(driver)
+    if system not in ("linux", "windows") or parsed is None or parse_version(cuda) is None:
+        return None
+    row = _release_row(cuda)
+    if row is not None and _meets_release(parsed, row, system):
+        return "yes"
+    rule = _minor_compat_rule(cuda)
+    if rule is None:
+        return None if row is None else "no"
+    floor = parse_version(str(rule.get(f"{system}_min") or ""))
+    ceiling = parse_version(str(rule.get("max_exclusive") or "")) if rule.get("max_exclusive") else None
+    if floor is not None and parsed >= floor and (ceiling is None or parsed < ceiling):
+        return "minor-compat"
+    return "no"
+
+
+def max_cuda_for_driver(driver: str, os_name: str) -> str | None:
+    """The newest CUDA release ('12.4') whose GA minimum this driver meets, or None."""
+    system = _os(os_name)
+    parsed = parse_version(driver)
+    if system not in ("linux", "windows") or parsed is None:
+        return None
+    best = None
+    for row in _load("cuda-drivers").get("releases") or []:
+        if int(row.get("update") or 0) != 0 or not _meets_release(parsed, row, system):
+            continue
+        version = parse_version(str(row.get("cuda")))
+        if version is not None and (best is None or version > best[0]):
+            best = (version, str(row.get("cuda")))
+    return best[1] if best else None
+
+
+# ---------------------------------------------------------------------------- torch releases
+
+def _torch_row(version: str | None) -> dict[str, Any] | None:
+    key = _minor(version)
+    for row in _load("torch-releases").get("releases") or []:
+        if str(row.get("torch")) == key:
+            return row
+    return None
+
+
+def torch_release(version: str) -> dict | None:
+    """The table row of a torch minor release: '2.4.0+cu124', '2.4.1' and '2.4' all give 2.4."""
+    row = _torch_row(version)
+    return copy.deepcopy(row) if row is not None else None
+
+
+def _variant(version: str, variant: str) -> dict[str, Any] | None:
+    row = _torch_row(version)
+    name = str(variant or "").strip().lower()
+    for entry in (row or {}).get("variants") or []:
+        if str(entry.get("name")).lower() == name:
+            return entry
+    return None
+
+
+def torch_variants(torch_version: str) -> list[str]:
+    """CUDA variants of a torch release on download.pytorch.org, newest CUDA first ([] if unknown)."""
+    row = _torch_row(torch_version)
+    names = [str(v.get("name")) for v in (row or {}).get("variants") or []]
+    return sorted(names, key=lambda n: parse_version(variant_cuda(n)) or parse_version("0"),
+                  reverse=True)
+
+
+def variant_archs(torch_version: str, variant: str) -> list[str] | None:
+    """The sm_XY cubins in the Linux x86_64 wheel of torch_version+variant, or None if unknown."""
+    entry = _variant(torch_version, variant)
+    archs = entry.get("archs") if entry else None
+    return list(archs) if archs else None
+
+
+def _archs_cover(archs: list[str], ptx: list[str], cc: tuple[int, int]) -> bool:
+    """CUDA's rule: a cubin for X.Y runs on X.Z when Z ≥ Y; PTX for C is JIT-compiled on ≥ C."""
+    for arch in archs:
+        parsed = _arch(arch)
+        if parsed is None:
+            continue
+        major, minor, specific = parsed
+        if major == cc[0] and (minor == cc[1] if specific else minor <= cc[1]):
+            return True
+    return any((p := _cc(x)) is not None and p <= cc for x in ptx)
+
+
+def torch_supports_gpu(torch_version: str, variant: str, compute_capability: str) -> bool | None:
+    """Whether torch_version+variant carries kernels this GPU can run; None when unknown.
+
+    Same-major cubins count (sm_86 runs on 8.9), PTX only where the table says the wheel ships it.
+    """
+    entry = _variant(torch_version, variant)
+    cc = _cc(compute_capability)
+    if entry is None or cc is None or not entry.get("archs"):
+        return None
+    return _archs_cover(list(entry.get("archs")), list(entry.get("ptx") or []), cc)
+
+
+def best_variant(torch_version: str, driver: str | None, compute_capability: str | None,
+                 os_name: str) -> str | None:
+    """The newest variant of this torch release that the driver runs and that covers the GPU.
+
+    Variants the driver meets by the release's own minimum win; minor-version compatibility is a
+    fallback when nothing else fits. A missing driver or GPU skips that filter. macOS has no CUDA
+    builds: None.
+    """
+    system = _os(os_name)
+    if system not in ("linux", "windows"):
+        return None
+    fits: dict[str, list[str]] = {"yes": [], "minor-compat": []}
+    for name in torch_variants(torch_version):
+        cuda = variant_cuda(name)
+        if cuda is None:
+            continue
+        if compute_capability is not None and \
+                torch_supports_gpu(torch_version, name, compute_capability) is not True:
+            continue
+        verdict = "yes" if driver is None else driver_supports_cuda(driver, cuda, system)
+        if verdict in fits:
+            fits[verdict].append(name)
+    return (fits["yes"] or fits["minor-compat"] or [None])[0]
+
+
+def minimum_torch_for_gpu(compute_capability: str) -> tuple[str, str] | None:
+    """The oldest (torch minor, variant) whose Linux wheel runs on this GPU, e.g. ('2.7', 'cu128')."""
+    cc = _cc(compute_capability)
+    if cc is None:
+        return None
+    rows = sorted(_load("torch-releases").get("releases") or [],
+                  key=lambda r: parse_version(str(r.get("torch"))) or parse_version("0"))
+    for row in rows:
+        variants = sorted(row.get("variants") or [],
+                          key=lambda v: parse_version(variant_cuda(str(v.get("name"))) or "0"))
+        for entry in variants:
+            if entry.get("archs") and _archs_cover(list(entry["archs"]), list(entry.get("ptx") or []), cc):
+                return str(row.get("torch")), str(entry.get("name"))
+    return None
+
+
+def python_supported(torch_version: str, python_version: str, os_name: str | None = None) -> bool | None:
+    """Whether PyPI has wheels of this torch release for this Python (major.minor); None if unknown.
+
+    os_name narrows it where one OS lagged (torch 2.5 had Python 3.13 wheels on Linux only).
+    """
+    row = _torch_row(torch_version)
+    wanted = parse_version(python_version)
+    python = (row or {}).get("python") or {}
+    if wanted is None or not python:
+        return None
+    system = _os(os_name)
+    low = parse_version(str(python.get("min")))
+    high = parse_version(str(python.get(f"max_{system}") or python.get("max")))
+    if low is None or high is None:
+        return None
+    key = parse_version(".".join(str(p) for p in (wanted.release + (0,))[:2]))
+    return low <= key <= high
+
+
+def pypi_default_variant(torch_version: str, os_name: str, machine: str = "x86_64") -> str | None:
+    """What `pip install torch` from PyPI gets: 'cu121', 'cpu', ... or None if unknown."""
+    row = _torch_row(torch_version)
+    defaults = (row or {}).get("pypi_default") or {}
+    system = _os(os_name)
+    if system == "linux":
+        key = "linux_aarch64" if str(machine).lower() in ("aarch64", "arm64") else "linux_x86_64"
+    else:
+        key = system or ""
+    value = defaults.get(key)
+    return str(value) if value else None
+
+
+# ---------------------------------------------------------------------------- triton
+
+def _triton_row(torch_version: str) -> dict[str, Any] | None:
+    key = _minor(torch_version)
+    for row in _load("triton-windows").get("rows") or []:
+        if str(row.get("torch")) == key:
+            return row
+    return None
+
+
+def triton_windows_spec(torch_version: str) -> str | None:
+    """The pip spec of the triton-windows minor this torch needs, e.g. 'triton-windows>=3.1,<3.2'."""
+    row = _triton_row(torch_version)
+    spec = (row or {}).get("windows_spec")
+    return str(spec) if spec else None
+
+
+def linux_triton_for_torch(torch_version: str) -> str | None:
+    """The triton requirement torch's Linux wheel declares, e.g. 'triton==3.0.0' for 2.4.0.
+
+    Exact release ('2.4.0') or a minor ('2.4', its newest listed patch); None for patches the
+    table does not list. The environment markers are in the table (`linux_triton`).
+    """
+    row = _triton_row(torch_version)
+    pins = (row or {}).get("linux_triton") or {}
+    if not pins:
+        return None
+    base = base_release(str(torch_version)) or ""
+    line = pins.get(base)
+    if line is None and re.fullmatch(r"\s*\d+\.\d+\s*", base):
+        line = pins[max(pins, key=lambda v: parse_version(v) or parse_version("0"))]
+    if line is None:
+        return None
+    return str(line).split(";", 1)[0].strip()
+
+
+def triton_windows_supports_gpu(triton_version: str, compute_capability: str) -> bool | None:
+    """Whether this triton-windows version supports the GPU (sm_120 needs ≥3.3, Turing ≤3.2)."""
+    cc = _cc(compute_capability)
+    triton = parse_version(triton_version)
+    if cc is None or triton is None:
+        return None
+    minor = parse_version(".".join(str(p) for p in (triton.release + (0,))[:2]))
+    for rule in _load("triton-windows").get("gpu_support") or []:
+        low, high = _cc(rule.get("min_cc")), _cc(rule.get("max_cc"))
+        if low is None or high is None or not low <= cc <= high:
+            continue
+        if rule.get("supported") is False:
+            return False
+        if rule.get("min_triton") and minor < parse_version(str(rule["min_triton"])):
+            return False
+        return not (rule.get("max_triton") and minor > parse_version(str(rule["max_triton"])))
+    return None
+
+
+# ---------------------------------------------------------------------------- Ascend
+
+def torch_npu_for(torch_version: str) -> list[dict]:
+    """Published CANN + torch_npu + Python pairings for this exact torch release, newest CANN first."""
+    base = base_release(str(torch_version or "")) or ""
+    rows = [copy.deepcopy(r) for r in _load("torch-npu").get("releases") or []
+            if str(r.get("torch")) == base]
+    return rows
+
+
+def _cann_key(version: str) -> str:
+    return re.sub(r"^cann\s*", "", str(version or "").strip().lower())
+
+
+def cann_supports(cann_version: str, torch_npu_version: str) -> bool | None:
+    """Whether this torch_npu runs on this CANN, per Ascend's pairing and compatibility tables.
+
+    True for the CANN it was released with or one its line lists as compatible ('8.5.X' entries
+    match any 8.5 patch); False when the line's compatibility list is known and leaves this CANN
+    out; None when the torch_npu version or its compatibility is unknown.
+    """
+    cann = _cann_key(cann_version)
+    wanted = str(torch_npu_version or "").strip().split("+", 1)[0]
+    if not cann or not wanted:
+        return None
+    table = _load("torch-npu")
+    rows = [r for r in table.get("releases") or [] if str(r.get("torch_npu")) == wanted]
+    if not rows:
+        return None
+    if any(_cann_key(str(r.get("cann"))) == cann for r in rows):
+        return True
+    lines = {".".join(str(r.get("extension")).split(".")[:2]) for r in rows}
+    known = False
+    for compat in table.get("compatibility") or []:
+        if ".".join(str(compat.get("extension")).split(".")[:2]) not in lines:
+            continue
+        known = True
+        for entry in compat.get("cann") or []:
+            key = _cann_key(str(entry))
+            if key == cann or (key.endswith(".x") and cann.startswith(key[:-1])):
+                return True
+    return False if known else None
+
+
+# ---------------------------------------------------------------------------- transformers
+
+def first_transformers_with_csm() -> str:
+    """The first installable transformers release with CsmForConditionalGeneration ('4.52.1')."""
+    return str(_load("transformers-csm").get("first_release") or "4.52.1")
+
+
+def transformers_has_csm(transformers_version: str) -> bool | None:
+    """Whether this transformers version ships the CSM classes; None if the version is unreadable."""
+    version = parse_version(transformers_version)
+    first = parse_version(str(_load("transformers-csm").get("first_release_including_yanked") or "4.52.0"))
+    if version is None or first is None:
+        return None
+    return version >= first
+
+
+# ---------------------------------------------------------------------------- GPU names
+
+@functools.lru_cache(maxsize=1)
+def _name_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    compiled = []
+    for entry in _load("gpu-architectures").get("name_patterns") or []:
+        try:
+            compiled.append((re.compile(str(entry["pattern"]), re.IGNORECASE),
+                             str(entry["compute_capability"])))
+        except (KeyError, re.error):
+            continue
+    return tuple(compiled)
+
+
+def compute_capability_for_name(gpu_name: str) -> str | None:
+    """'NVIDIA GeForce RTX 5090' → '12.0', for nvidia-smi tables that name the GPU only."""
+    name = " ".join(str(gpu_name or "").split())
+    if not name:
+        return None
+    for pattern, capability in _name_patterns():
+        if pattern.search(name):
+            return capability
+    return None
+
+
+def architecture_name(compute_capability: str) -> str | None:
+    """'8.9' → 'Ada Lovelace', '12.0' → 'Blackwell'; None for a capability the table lacks.
+
+    No guessing from the major number: 8.x is Ampere or Ada and 7.x Volta or Turing.
+    """
+    cc = _cc(compute_capability)
+    if cc is None:
+        return None
+    for row in _load("gpu-architectures").get("architectures") or []:
+        if _cc(row.get("compute_capability")) == cc:
+            return str(row.get("architecture"))
+    return None
