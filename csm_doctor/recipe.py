@@ -54,10 +54,36 @@ _PACKAGE = Record({
     "index": Key(Enum("pytorch"), doc="'pytorch': installed from the torch CUDA-variant index"),
     "source": Key(Str(), doc="a direct URL (git+https://...) it is installed from"),
     "conflicts": Key(ListOf(_PKG_NAME), doc="packages that must not be installed beside it"),
+    "install": Key(Str(r"\S.*", hint="an install command"),
+                   doc="the exact command that installs it (conda, --no-deps): the fix"),
     "missing_id": Key(_DIAG_ID, doc="diagnosis id when it is missing (default package-missing)"),
     "optional": Key(Bool(), doc="a warning, not a failure, when missing or off-pin"),
     "why": Key(Str(), doc="one line: why the setup needs it"),
 }, description="a package mapping")
+
+SYSTEM_TOOLS = ("ffmpeg", "sox")
+HUBS = ("huggingface", "modelscope")
+_REPO_ID = Str(r"[\w.-]+/[\w.-]+", hint="a Hub repo id such as sesame/csm-1b")
+_REL_PATH = Str(r"[^/\\\s][^\s]*", hint="a path relative to the repository checkout")
+
+
+def _check_alternatives(doc: dict[str, Any], path: tuple, problems: list[ShapeProblem]) -> None:
+    """`alternatives` must name built-in recipes, and never the recipe itself."""
+    alternatives = doc.get("alternatives")
+    if not isinstance(alternatives, list):
+        return
+    known = builtin_recipe_paths()
+    for i, alt in enumerate(alternatives):
+        target = alt.get("recipe") if isinstance(alt, dict) else None
+        if not isinstance(target, str):
+            continue
+        where = path + ("alternatives", i, "recipe")
+        if target == doc.get("id"):
+            problems.append(ShapeProblem(where, f"'{target}' is this recipe itself"))
+        elif target not in known:
+            problems.append(ShapeProblem(where, f"no built-in recipe '{target}' "
+                                                f"(built-in: {', '.join(sorted(known))})"))
+
 
 RECIPE_SHAPE = Record({
     "schema": Key(Enum(RECIPE_SCHEMA), required=True),
@@ -77,31 +103,55 @@ RECIPE_SHAPE = Record({
         "cuda_variants": Key(ListOf(_VARIANT)),
         "index_url": Key(Str()),
     })),
+    "ascend": Key(Record({
+        "cann": Key(VersionSpec(), doc="CANN toolkit versions torch_npu works with"),
+        "cann_recommended": Key(Version(), doc="the CANN release torch_npu is built against"),
+        "driver": Key(VersionSpec(), doc="Ascend NPU driver (npu-smi) versions"),
+        "set_env": Key(Str(), doc="the script that puts CANN on the environment"),
+        "why": Key(Str()),
+    }, description="an ascend mapping (cann, cann_recommended, driver, set_env)")),
     "packages": Key(ListOf(OneOf(_RequirementString(), _PACKAGE))),
     "system_tools": Key(ListOf(Record({
-        "name": Key(Enum("ffmpeg"), required=True),
+        "name": Key(Enum(*SYSTEM_TOOLS), required=True),
         "optional": Key(Bool()),
+        "platforms": Key(ListOf(Enum(*OS_NAMES))),
         "why": Key(Str()),
     }))),
-    "gated_repos": Key(ListOf(Str(r"[\w.-]+/[\w.-]+", hint="a Hub repo id such as sesame/csm-1b"))),
+    "repository": Key(Record({
+        "url": Key(Str(r"(https?|git|ssh)://\S+|git@\S+", hint="a git URL"), required=True),
+        "submodules": Key(ListOf(_REL_PATH), doc="submodule paths that must be checked out"),
+        "pythonpath": Key(ListOf(_REL_PATH), doc="checkout paths that must be importable"),
+        "why": Key(Str()),
+    }, description="a repository mapping (url, submodules, pythonpath)")),
+    "gated_repos": Key(ListOf(_REPO_ID)),
     "checkpoints": Key(ListOf(Record({
-        "repo": Key(Str(r"[\w.-]+/[\w.-]+", hint="a Hub repo id"), required=True),
+        "repo": Key(_REPO_ID, required=True),
         "files": Key(ListOf(Str()), required=True),
         "size_mb": Key(Number(minimum=0)),
+        "hub": Key(Enum(*HUBS), doc="where it is downloaded from (default huggingface)"),
+        "format": Key(_ID, doc="the weight format the recipe's code loads: transformers, "
+                               "csm-original, ..."),
     }))),
     "hardware": Key(Record({
         "vram_min_gb": Key(Number(minimum=0)),
         "ram_min_gb": Key(Number(minimum=0)),
         "disk_free_min_gb": Key(Number(minimum=0)),
+        "compute_capability_min": Key(Number(minimum=0), doc="lowest CUDA compute capability, "
+                                                             "e.g. 7.0"),
     })),
     "env": Key(ListOf(Record({
         "name": Key(Str(r"[A-Za-z_][A-Za-z0-9_]*", hint="an environment variable name"),
                     required=True),
         "value": Key(Str()),
         "required": Key(Bool()),
+        "platforms": Key(ListOf(Enum(*OS_NAMES))),
         "why": Key(Str()),
     }))),
-}, description="a recipe")
+    "alternatives": Key(ListOf(Record({
+        "recipe": Key(_ID, required=True),
+        "when": Key(Str(r"\S.*", hint="a one-line condition"), required=True),
+    }, description="an alternative mapping (recipe, when)"))),
+}, description="a recipe", check_all=[_check_alternatives])
 
 
 @dataclass(frozen=True)
@@ -117,6 +167,7 @@ class PackageReq:
     missing_id: str = "package-missing"
     optional: bool = False
     why: str | None = None
+    install: str | None = None
 
     def applies_to(self, os_name: str | None) -> bool:
         return not self.platforms or os_name is None or os_name in self.platforms
@@ -124,6 +175,45 @@ class PackageReq:
     @property
     def key(self) -> str:
         return canonical_name(self.name)
+
+
+# Which OSes an accelerator can exist on: MPS is Apple's, CUDA and Ascend are not.
+ACCELERATOR_PLATFORMS: dict[str, tuple[str, ...]] = {
+    "cuda": ("linux", "windows"), "npu": ("linux",), "mps": ("darwin",), "cpu": OS_NAMES,
+}
+
+
+def _on(platforms: tuple[str, ...] | list[str], os_name: str | None) -> bool:
+    return not platforms or os_name is None or os_name in platforms
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another built-in recipe to suggest when this one cannot run on the machine."""
+
+    recipe: str
+    when: str
+
+
+@dataclass(frozen=True)
+class Repository:
+    """The source checkout the setup runs from (it is not pip-installable)."""
+
+    url: str
+    submodules: tuple[str, ...] = ()
+    pythonpath: tuple[str, ...] = ()
+    why: str | None = None
+
+
+@dataclass(frozen=True)
+class AscendReq:
+    """What an Ascend NPU setup needs beside torch_npu: the CANN toolkit and NPU driver."""
+
+    cann: str | None = None
+    cann_recommended: str | None = None
+    driver: str | None = None
+    set_env: str | None = None
+    why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,9 +238,23 @@ class Recipe:
     checkpoints: tuple[dict[str, Any], ...] = ()
     hardware: dict[str, float] = field(default_factory=dict)
     env: tuple[dict[str, Any], ...] = ()
+    ascend: AscendReq | None = None
+    repository: Repository | None = None
+    alternatives: tuple[Alternative, ...] = ()
 
     def packages_for(self, os_name: str | None) -> list[PackageReq]:
         return [p for p in self.packages if p.applies_to(os_name)]
+
+    def env_for(self, os_name: str | None) -> list[dict[str, Any]]:
+        """The env entries that apply on this OS (an entry without `platforms` applies on all)."""
+        return [e for e in self.env if _on(e.get("platforms", ()), os_name)]
+
+    def system_tools_for(self, os_name: str | None) -> list[dict[str, Any]]:
+        return [t for t in self.system_tools if _on(t.get("platforms", ()), os_name)]
+
+    def accelerators_for(self, os_name: str | None) -> tuple[str, ...]:
+        """The recipe's accelerators that can exist on this OS (mps only on macOS, ...)."""
+        return tuple(a for a in self.accelerators if _on(ACCELERATOR_PLATFORMS.get(a, ()), os_name))
 
     def needs_gpu(self) -> bool:
         """True when every accelerator the recipe supports is a GPU/NPU (no CPU fallback)."""
@@ -183,13 +287,32 @@ def parse_recipe(text: str, filename: str) -> dict[str, Any]:
 
 
 def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    """Child keys replace the parent's; packages merge by name (child wins, order kept)."""
+    """Child keys replace the parent's; packages merge by name (child wins, order kept).
+
+    A name the child lists replaces every parent entry of that name, so a parent's
+    per-OS pair (torch from the CUDA index on Linux, from PyPI on macOS) gives way
+    to the child's entries as a whole. Inherited alternatives that name the child
+    itself are dropped.
+    """
     merged = {**parent, **child}
     if "packages" in parent and "packages" in child:
-        by_name = {canonical_name(p["name"]): p for p in parent["packages"]}
+        child_by_name: dict[str, list[dict[str, Any]]] = {}
         for pkg in child["packages"]:
-            by_name[canonical_name(pkg["name"])] = pkg
-        merged["packages"] = list(by_name.values())
+            child_by_name.setdefault(canonical_name(pkg["name"]), []).append(pkg)
+        packages: list[dict[str, Any]] = []
+        for pkg in parent["packages"]:
+            name = canonical_name(pkg["name"])
+            if name not in child_by_name:
+                packages.append(pkg)
+            elif child_by_name[name]:
+                packages.extend(child_by_name[name])
+                child_by_name[name] = []  # placed at the parent's first entry of that name
+        for pkg in child["packages"]:
+            if child_by_name.get(canonical_name(pkg["name"])):
+                packages.append(pkg)
+        merged["packages"] = packages
+    if "alternatives" not in child and "alternatives" in parent:
+        merged["alternatives"] = [a for a in parent["alternatives"] if a["recipe"] != child["id"]]
     merged.pop("extends", None)
     return merged
 
@@ -197,12 +320,14 @@ def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 def _build(doc: dict[str, Any], path: str) -> Recipe:
     python = doc.get("python") or {}
     torch = doc.get("torch") or {}
+    ascend = doc.get("ascend")
+    repo = doc.get("repository")
     packages = tuple(
         PackageReq(
             name=p["name"], spec=p.get("spec", "") or "", platforms=tuple(p.get("platforms", ())),
             index=p.get("index"), source=p.get("source"), conflicts=tuple(p.get("conflicts", ())),
             missing_id=p.get("missing_id", "package-missing"), optional=p.get("optional", False),
-            why=p.get("why"),
+            why=p.get("why"), install=p.get("install"),
         )
         for p in doc.get("packages", ())
     )
@@ -216,6 +341,12 @@ def _build(doc: dict[str, Any], path: str) -> Recipe:
         packages=packages, system_tools=tuple(doc.get("system_tools", ())),
         gated_repos=tuple(doc.get("gated_repos", ())), checkpoints=tuple(doc.get("checkpoints", ())),
         hardware=dict(doc.get("hardware", {})), env=tuple(doc.get("env", ())),
+        ascend=AscendReq(**ascend) if ascend is not None else None,
+        repository=Repository(url=repo["url"], submodules=tuple(repo.get("submodules", ())),
+                              pythonpath=tuple(repo.get("pythonpath", ())), why=repo.get("why"))
+        if repo is not None else None,
+        alternatives=tuple(Alternative(a["recipe"], a["when"])
+                           for a in doc.get("alternatives", ())),
     )
 
 
