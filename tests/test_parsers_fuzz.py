@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csm_doctor.parsers import ffmpeg, npu_smi, nvidia_smi
+from csm_doctor.parsers import collect_env, ffmpeg, npu_smi, nvidia_smi, nvidia_smi_q, nvidia_smi_xml, pip_freeze
 
 from conftest import PROBE_FIXTURES as FIXTURES
 FIXTURE_TEXTS = sorted(
@@ -51,6 +51,30 @@ def _check_ffmpeg(result: object) -> None:
     assert isinstance(result["configuration"], list) and isinstance(result["libraries"], dict)
 
 
+def _check_query_report(result: object) -> None:
+    """parse_query_xml / parse_query_text: the table parser's GPU and process shapes."""
+    assert set(result) == {"driver_version", "cuda_version", "attached_gpus", "gpus", "processes"}
+    assert result["attached_gpus"] is None or isinstance(result["attached_gpus"], int)
+    _check_gpus(result["gpus"], {"name_truncated", "driver_model"})
+    for process in result["processes"]:
+        assert set(process) == {"gpu_index", "pid", "type", "name", "memory_mib"}
+
+
+def _check_collect_env(result: object) -> None:
+    assert set(result) == {"torch_version", "torch_cuda", "torch_rocm", "is_debug", "os", "python_version",
+                           "cuda_available", "gpus", "driver_version", "cudnn_version", "pip_packages",
+                           "conda_packages"}
+    assert set(result["os"]) == {"name", "pretty"} and result["os"]["name"] in (None, "linux", "darwin", "windows")
+    assert all(set(gpu) == {"index", "name"} for gpu in result["gpus"])
+    _check_package_map(result["pip_packages"])
+    _check_package_map(result["conda_packages"])
+
+
+def _check_package_map(result: object) -> None:
+    assert isinstance(result, dict)
+    assert all(isinstance(name, str) and isinstance(version, str) for name, version in result.items())
+
+
 def _is_bool(result: object) -> None:
     assert isinstance(result, bool)
 
@@ -75,7 +99,7 @@ def _rows_with_keys(*keys: str):
     return check
 
 
-# (parser, shape check); every public parser of the three modules.
+# (parser, shape check); every public parser of the parser modules.
 PARSERS = [
     (nvidia_smi.parse_query_gpu_csv, lambda rows: _check_gpus(rows, {"driver_version"})),
     (nvidia_smi.parse_query_compute_apps_csv,
@@ -91,6 +115,14 @@ PARSERS = [
     (ffmpeg.looks_like_ffmpeg_version, _is_bool),
     (npu_smi.parse_npu_smi_info, _check_npus),
     (npu_smi.looks_like_npu_smi, _is_bool),
+    (nvidia_smi_xml.parse_query_xml, _check_query_report),
+    (nvidia_smi_xml.looks_like_query_xml, _is_bool),
+    (nvidia_smi_q.parse_query_text, _check_query_report),
+    (nvidia_smi_q.looks_like_query_text, _is_bool),
+    (collect_env.parse_collect_env, _check_collect_env),
+    (collect_env.looks_like_collect_env, _is_bool),
+    (pip_freeze.parse_pip_freeze, _check_package_map),
+    (pip_freeze.looks_like_pip_freeze, _is_bool),
 ]
 PARSER_IDS = [parser.__name__ for parser, _ in PARSERS]
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -101,6 +133,11 @@ TABLE_ALPHABET = st.sampled_from(list("|+-=:/., \n\r\t0123456789ABCDEFMiBNVIDA%[
     "Driver Version: ", "CUDA Version: ", "KMD version : ", "Processes:", "MIG devices:", "GPU 0: ",
     "ffmpeg version ", "libavutil 57. 28.100", "configuration: --a='", "npu-smi ", "Process id", " / ",
     "index, name, memory.total [MiB]", "pid", "\u2026", "\u0663",
+    "<nvidia_smi_log>", "<gpu id=\"0000:01:00.0\">", "</gpu>", "<product_name>", "<fb_memory_usage>",
+    "<total>", "</total>", "<!DOCTYPE x [<!ENTITY e \"e\">]>", "&e;", "==============NVSMI LOG==============",
+    "GPU 00000000:01:00.0", "    FB Memory Usage", "        Total  : ", "Attached GPUs : ", "PyTorch version: ",
+    "GPU models and configuration: ", "[pip3] torch==", "[conda] numpy ", "Python version: 3.",
+    "cuDNN version: ", "libcudnn.so.", "==", " @ ", "-e ", "Package    Version", "----- -----",
 ])
 
 
