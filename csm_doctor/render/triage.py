@@ -1,0 +1,73 @@
+"""The human view of `triage`: which tool outputs were found, and what they say."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from csm_doctor.facts import get_path
+from csm_doctor.render.human import _console, symbols_for, writable
+
+LABELS = {
+    "nvidia-smi-table": "nvidia-smi", "nvidia-smi-q": "nvidia-smi -q",
+    "nvidia-smi-xml": "nvidia-smi -q -x", "nvidia-smi-csv": "nvidia-smi --query-gpu",
+    "nvidia-smi-list": "nvidia-smi -L", "nvidia-smi-version": "nvidia-smi --version",
+    "npu-smi": "npu-smi info", "ffmpeg": "ffmpeg -version", "collect-env": "torch collect_env",
+    "pip-freeze": "pip freeze", "pip-list": "pip list",
+    "nvidia-smi-error": "nvidia-smi error message",
+}
+
+
+def fact_lines(facts: dict[str, Any]) -> list[str]:
+    """One line per thing the paste told us, in the order a support engineer reads them."""
+    lines = []
+    gpus = get_path(facts, "nvidia.gpus") or []
+    names = sorted({g.get("name") or "?" for g in gpus})
+    for name in names:
+        same = [g for g in gpus if (g.get("name") or "?") == name]
+        extra = ", ".join(x for x in (
+            f"{same[0]['memory_total_mib']} MiB" if same[0].get("memory_total_mib") else "",
+            f"compute capability {same[0]['compute_capability']}"
+            if same[0].get("compute_capability") else "") if x)
+        lines.append(f"GPU: {len(same)} × {name}" + (f" ({extra})" if extra else ""))
+    driver, cuda = get_path(facts, "nvidia.driver_version"), get_path(facts, "nvidia.cuda_version")
+    if driver or cuda:
+        lines.append(f"NVIDIA driver {driver or '?'}" + (f", supports CUDA ≤ {cuda}" if cuda else ""))
+    npus = get_path(facts, "ascend.npus") or []
+    if npus or get_path(facts, "ascend.npu_smi_version"):
+        lines.append(f"Ascend: {len(npus)} NPU chip(s) {', '.join(sorted({n.get('name') or '?' for n in npus}))}, "
+                     f"npu-smi {get_path(facts, 'ascend.npu_smi_version') or '?'}")
+    torch = get_path(facts, "torch.version")
+    if torch:
+        lines.append(f"torch {torch} (built for CUDA {get_path(facts, 'torch.cuda') or 'none: CPU build'})")
+    for label, path in (("Python", "python.version"), ("OS", "os.name"), ("ffmpeg", "ffmpeg.version")):
+        if get_path(facts, path):
+            lines.append(f"{label} {get_path(facts, path)}")
+    packages = get_path(facts, "packages") or {}
+    if packages:
+        lines.append(f"{len(packages)} Python packages listed")
+    return lines
+
+
+def render_triage(facts: dict[str, Any], sources: list[dict[str, Any]], origin: str,
+                  stream: TextIO | None = None) -> None:
+    from rich.text import Text
+
+    stream = stream or sys.stdout
+    sym = symbols_for(stream)
+    console = _console(writable(stream))
+    if not sources:
+        console.print(Text(f"No tool output recognised in {origin}.", style="yellow"))
+        console.print(Text("  csm-doctor reads nvidia-smi (table, -q, -q -x, --query-gpu, -L), "
+                           "npu-smi info, ffmpeg -version, torch collect_env and pip freeze/list.",
+                           style="dim"))
+        return
+    console.print(Text(f"Found in {origin}:", style="bold"))
+    for source in sources:
+        label = LABELS.get(source.get("kind", ""), source.get("kind", "?"))
+        console.print(Text(f"  {sym['pass']} {label}  (line {source.get('line')}, "
+                           f"{source.get('lines')} lines)"))
+    console.print()
+    console.print(Text("What it shows:", style="bold"))
+    for line in fact_lines(facts):
+        console.print(Text(f"  {line}"))
