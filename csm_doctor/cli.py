@@ -15,7 +15,6 @@ import click
 
 from csm_doctor import __version__
 
-DEFAULT_RECIPE = "csm-1b"
 LEVELS = {
     "1": "static: read torch from its metadata, never import it",
     "2": "default: import torch in the target only when an accelerator is present",
@@ -64,8 +63,17 @@ def guarded(func: Callable[..., int]) -> Callable[..., None]:
 
 def recipe_option(func: Callable) -> Callable:
     return click.option("--recipe", "recipe_ref", default=None, metavar="ID|PATH",
-                        help=f"Recipe to judge against (built-in id or a .yaml path; "
-                             f"default {DEFAULT_RECIPE}).")(func)
+                        help="Recipe to judge against (built-in id or a .yaml path; default: "
+                             "the one that fits this machine, said why).")(func)
+
+
+def auto_recipe(facts: dict[str, Any]) -> tuple[Any, str]:
+    """The built-in recipe that fits these facts, and why (no --recipe given)."""
+    from csm_doctor.recipe import builtin_recipe_paths, load_recipe
+    from csm_doctor.select import select_recipe
+
+    choice = select_recipe(facts, set(builtin_recipe_paths()))
+    return load_recipe(choice.recipe_id), choice.reason
 
 
 def common_probe_options(func: Callable) -> Callable:
@@ -92,7 +100,7 @@ def main() -> None:
     """
 
 
-def _probe(python: str | None, offline: bool, level: str, recipe: Any) -> dict[str, Any]:
+def _probe(python: str | None, offline: bool, level: str, recipe: Any | None) -> dict[str, Any]:
     from csm_doctor.probes import ProbeContext, collect_facts
     from csm_doctor.probes.target import default_python
 
@@ -126,7 +134,7 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
     from csm_doctor.findings import exit_code_for
     from csm_doctor.recipe import load_recipe
 
-    recipe = load_recipe(recipe_ref or DEFAULT_RECIPE)
+    given = load_recipe(recipe_ref) if recipe_ref else None  # bad --recipe: exit 2 before probing
     catalogue = shipped_catalogue()
     if facts_file:
         facts = load_facts(facts_file)
@@ -134,19 +142,22 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
         _validate_python(python)
         if not as_json:
             click.echo("csm-doctor: probing this machine...", err=True)
-        facts = _probe(python, offline, level, recipe)
+        facts = _probe(python, offline, level, given)
+    recipe, reason = (given, None) if given else auto_recipe(facts)
     findings = evaluate(facts, recipe, catalogue)
     code = exit_code_for(findings)
     if as_json:
         from csm_doctor.render.json_out import emit, envelope, summary
 
-        emit(envelope("check", recipe={"id": recipe.id, "title": recipe.title, "path": recipe.path},
+        emit(envelope("check", recipe={"id": recipe.id, "title": recipe.title, "path": recipe.path,
+                                       "selected": "given" if given else "auto", "reason": reason},
                       facts=facts, findings=[f.to_json() for f in findings],
                       summary=summary(findings), exit_code=code))
     else:
         from csm_doctor.render.human import render_check
 
-        render_check(findings, facts, recipe, catalogue, verbose=verbose)
+        why = f"chosen for this machine: {reason} (--recipe ID to choose another)" if reason else None
+        render_check(findings, facts, recipe, catalogue, verbose=verbose, recipe_reason=why)
     return code
 
 
@@ -164,7 +175,7 @@ def facts(recipe_ref: str | None, python: str | None, offline: bool, level: str,
     from csm_doctor.recipe import load_recipe
 
     _validate_python(python)
-    recipe = load_recipe(recipe_ref or DEFAULT_RECIPE)
+    recipe = load_recipe(recipe_ref) if recipe_ref else None  # None: every built-in's needs
     document = _probe(python, offline, level, recipe)
     text = dump_facts(document)
     if output:
@@ -176,6 +187,51 @@ def facts(recipe_ref: str | None, python: str | None, offline: bool, level: str,
         click.echo(f"csm-doctor: facts written to {output}", err=True)
     else:
         click.echo(text, nl=False)
+    return 0
+
+
+MAX_TRIAGE_BYTES = 32 * 1024 * 1024
+
+
+def read_pasted(source: str) -> str:
+    """Text from a file or stdin, whatever the console that wrote it (UTF-16 from PowerShell)."""
+    from csm_doctor.errors import InputError
+
+    try:
+        data = sys.stdin.buffer.read(MAX_TRIAGE_BYTES + 1) if source == "-" else \
+            open(source, "rb").read(MAX_TRIAGE_BYTES + 1)
+    except OSError as exc:
+        raise InputError.single(source, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_TRIAGE_BYTES:
+        raise InputError.single(source, f"larger than {MAX_TRIAGE_BYTES // 2**20} MiB; "
+                                        "paste the part around the error")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    if len(data) > 1 and data[1:2] == b"\x00" and data[0:1] != b"\x00":
+        return data.decode("utf-16-le", errors="replace")  # `> file` in PowerShell 5, no BOM
+    return data.decode("utf-8-sig", errors="replace")
+
+
+@main.command()
+@click.argument("source", metavar="PATH|-")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the contract).")
+@guarded
+def triage(source: str, as_json: bool) -> int:
+    """Read a pasted log, issue body or tool output and say what it shows."""
+    from csm_doctor.triage.extract import extract_facts
+
+    text = read_pasted(source)
+    facts, sources = extract_facts(text)
+    origin = "standard input" if source == "-" else source
+    if as_json:
+        from csm_doctor.render.json_out import emit, envelope
+
+        emit(envelope("triage", source=origin, facts=facts, sources=sources, findings=[],
+                      exit_code=0))
+    else:
+        from csm_doctor.render.triage import render_triage
+
+        render_triage(facts, sources, origin)
     return 0
 
 

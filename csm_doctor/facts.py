@@ -90,11 +90,12 @@ FACTS_SHAPE = Record({
         }, open=True)))),
     }, open=True))),
     "env": Key(Nullable(MapOf(Str()))),
+    "tools": Key(Nullable(MapOf(_str))),
     "probes": Key(Nullable(MapOf(_PROBE))),
 }, open=True, description="a facts document")
 
 SECTIONS = ("os", "python", "packages", "torch", "nvidia", "ascend", "apple", "ffmpeg", "memory",
-            "disk", "hf", "env")
+            "disk", "hf", "env", "tools")
 
 
 def empty_facts() -> dict[str, Any]:

@@ -56,22 +56,22 @@ def test_exit_code_follows_failures(run_cli):
 
 
 def test_human_report_has_groups_and_summary(run_cli):
-    result = run_cli("check", "--offline")
+    result = run_cli("check", "--offline", "--recipe", "csm-1b")
     assert result.code in (0, 1)
-    assert "csm-doctor · recipe csm-1b" in result.stdout
+    assert "csm-doctor · recipe csm-1b: CSM-1B, official" in result.stdout
     assert "[✗] NVIDIA GPU and driver" in result.stdout  # no GPU on test machines
     assert "\x1b[" not in result.stdout, "no colour when stdout is not a terminal"
     assert "csm-doctor found issues" in result.stdout
 
 
 def test_verbose_shows_passes_and_timings(run_cli):
-    out = run_cli("check", "--offline", "-v").stdout
+    out = run_cli("check", "--offline", "-v", "--recipe", "csm-1b").stdout
     assert "probe timings:" in out
     assert "✓" in out and "[python-version-unsupported]" in out
 
 
 def test_ascii_console_fallback(run_cli):
-    result = run_cli("check", "--offline", env={"PYTHONIOENCODING": "ascii"})
+    result = run_cli("check", "--offline", "--recipe", "csm-1b", env={"PYTHONIOENCODING": "ascii"})
     assert result.code in (0, 1)
     assert "[x] NVIDIA GPU and driver" in result.stdout
 
@@ -215,3 +215,32 @@ def test_token_never_reaches_output(run_cli, tmp_path: Path):
     doc = run_cli("check", "--offline", "--json", env=env).json()
     assert doc["facts"]["hf"]["token_source"] == "env:HF_TOKEN"
     assert "MY_API_KEY" not in doc["facts"]["env"]
+
+
+def test_recipe_is_chosen_for_the_machine_and_says_why(run_cli):
+    doc = run_cli("check", "--json", "--offline").json()
+    assert doc["recipe"]["selected"] == "auto"
+    assert doc["recipe"]["id"] == "csm-1b-transformers"  # test machines have no GPU
+    assert "no GPU found" in doc["recipe"]["reason"]
+    human = run_cli("check", "--offline").stdout
+    assert "chosen for this machine: no GPU found" in human
+    given = run_cli("check", "--json", "--offline", "--recipe", "csm-1b").json()["recipe"]
+    assert given["selected"] == "given" and given["reason"] is None
+
+
+@pytest.mark.parametrize("facts_change,expected", [
+    ({"os": {"name": "darwin", "arch": "arm64"}, "nvidia": {"gpus": []}}, "csm-1b-transformers"),
+    ({"ascend": {"npus": [{"name": "910B2", "hbm_total_mb": 65536}]}, "nvidia": {"gpus": []}},
+     "csm-1b-ascend"),
+    ({"nvidia": {"gpus": [{"name": "NVIDIA GeForce RTX 5090", "compute_capability": "12.0",
+                           "memory_total_mib": 32607}]}}, "csm-1b-transformers"),
+    ({}, "csm-1b"),
+])
+def test_auto_selection_from_replayed_facts(run_cli, tmp_path: Path, facts_change, expected):
+    facts = json.loads((ROOT / "tests/fixtures/facts/h100-driver-550-csm-ready.json").read_text())
+    for section, change in facts_change.items():
+        facts[section].update(change)
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(facts))
+    doc = run_cli("check", "--json", "--facts", str(path)).json()
+    assert doc["recipe"]["id"] == expected, doc["recipe"]["reason"]

@@ -55,7 +55,8 @@ def test_invalid_token(hub, monkeypatch):
 
 def test_end_to_end_check_names_the_pending_repo(hub, run_cli):
     hub.repos = {CSM: "granted", LLAMA: "pending"}
-    doc = run_cli("check", "--json", env={"HF_ENDPOINT": hub.url, "HF_TOKEN": VALID_TOKEN}).json()
+    doc = run_cli("check", "--json", "--recipe", "csm-1b",
+                  env={"HF_ENDPOINT": hub.url, "HF_TOKEN": VALID_TOKEN}).json()
     gated = {f["subject"]: f for f in doc["findings"] if f["id"] == "hf-gated-no-access"}
     assert gated[CSM]["status"] == "pass"
     assert gated[LLAMA]["status"] == "fail"
@@ -67,6 +68,7 @@ def test_end_to_end_check_names_the_pending_repo(hub, run_cli):
 
 def test_end_to_end_rejected_llama_points_to_the_ungated_mirror(hub, run_cli):
     hub.repos = {CSM: "granted", LLAMA: "rejected"}
-    doc = run_cli("check", "--json", env={"HF_ENDPOINT": hub.url, "HF_TOKEN": VALID_TOKEN}).json()
+    doc = run_cli("check", "--json", "--recipe", "csm-1b",
+                  env={"HF_ENDPOINT": hub.url, "HF_TOKEN": VALID_TOKEN}).json()
     llama = next(f for f in doc["findings"] if f["id"] == "hf-gated-no-access" and f["subject"] == LLAMA)
     assert "unsloth/Llama-3.2-1B" in llama["fix"]

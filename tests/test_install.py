@@ -41,7 +41,8 @@ def test_install_sh_from_a_fresh_copy(tmp_path: Path, home: Path):
     clone = tmp_path / "clone"
     shutil.copytree(ROOT, clone, ignore=IGNORE)
     venv = tmp_path / "venv"
-    proc = subprocess.run(["bash", str(clone / "install.sh"), "--venv", str(venv), "--offline"],
+    proc = subprocess.run(["bash", str(clone / "install.sh"), "--venv", str(venv), "--offline",
+                           "--recipe", "csm-1b"],
                           capture_output=True, text=True, env=real_env(home), timeout=900,
                           cwd=str(tmp_path))
     assert proc.returncode in (0, 1), proc.stderr[-3000:]

@@ -36,8 +36,8 @@ def judge(facts: dict[str, Any], recipe: str = "csm-1b"):
     return evaluate(facts, load_recipe(recipe), shipped_catalogue())
 
 
-def statuses(findings, diagnosis: str) -> set[str]:
-    return {f.status.value for f in findings if f.id == diagnosis}
+def statuses(findings, diagnosis: str, check: str | None = None) -> set[str]:
+    return {f.status.value for f in findings if f.id == diagnosis and check in (None, f.check)}
 
 
 def test_healthy_h100_passes_everything():
@@ -46,9 +46,10 @@ def test_healthy_h100_passes_everything():
            if f.status in (Status.FAIL, Status.WARN, Status.ERROR)]
     assert bad == []
     assert exit_code_for(findings) == 0
-    for diagnosis in ("nvidia-driver-too-old", "torch-cpu-build", "cuda-arch-unsupported",
-                      "package-version-mismatch", "hf-gated-no-access", "vram-insufficient"):
+    for diagnosis in ("nvidia-driver-too-old", "torch-cpu-build", "package-version-mismatch",
+                      "hf-gated-no-access", "vram-insufficient"):
         assert statuses(findings, diagnosis) == {"pass"}, diagnosis
+    assert statuses(findings, "cuda-arch-unsupported", "torch-arch") == {"pass"}
 
 
 def test_blackwell_with_torch_24_has_no_kernels():
@@ -56,10 +57,38 @@ def test_blackwell_with_torch_24_has_no_kernels():
            "memory_free_mib": 31000, "compute_capability": "12.0", "bus_id": "00000000:01:00.0"}
     findings = judge(machine(nvidia={"driver_version": "575.51.03", "cuda_version": "12.9",
                                      "gpus": [gpu]}))
-    arch = [f for f in findings if f.id == "cuda-arch-unsupported"]
-    assert [f.status for f in arch] == [Status.FAIL]
+    arch = [f for f in findings if f.check == "torch-arch"]
+    assert [(f.id, f.status) for f in arch] == [("cuda-arch-unsupported", Status.FAIL)]
     assert "sm_120" in arch[0].title
+    assert "csm-doctor check --recipe csm-1b-transformers" in arch[0].fix
+    assert "torch ≥ 2.7 with cu128" in arch[0].fix
     assert exit_code_for(findings) == 1
+
+
+def test_blackwell_before_torch_is_installed_judges_the_recipe_pin():
+    gpu = {"index": 0, "name": "NVIDIA GeForce RTX 5090", "memory_total_mib": 32607,
+           "compute_capability": None, "bus_id": "00000000:01:00.0"}  # a table gives no capability
+    packages = {k: v for k, v in BASE["packages"].items() if k not in ("torch", "torchaudio")}
+    facts = machine(nvidia={"driver_version": "575.51.03", "cuda_version": "12.9", "gpus": [gpu]},
+                    packages=packages)
+    facts["torch"] = {"version": None, "cuda": None}
+    arch = [f for f in judge(facts) if f.check == "torch-arch"]
+    assert [f.status for f in arch] == [Status.FAIL]
+    assert "csm-1b pins torch 2.4.0" in arch[0].title and "sm_120" in arch[0].title
+    assert "csm-1b-transformers" in arch[0].fix
+
+
+def test_same_blackwell_against_the_transformers_recipe_is_fine():
+    gpu = {"index": 0, "name": "NVIDIA GeForce RTX 5090", "memory_total_mib": 32607,
+           "compute_capability": "12.0", "bus_id": "00000000:01:00.0"}
+    packages = {k: v for k, v in BASE["packages"].items() if k not in ("torch", "torchaudio")}
+    facts = machine(nvidia={"driver_version": "575.51.03", "cuda_version": "12.9", "gpus": [gpu]},
+                    packages=packages)
+    facts["torch"] = {"version": None, "cuda": None}
+    findings = judge(facts, "csm-1b-transformers")
+    assert statuses(findings, "cuda-arch-unsupported", "torch-arch") == {"pass"}
+    install = next(f for f in findings if f.id == "package-missing" and f.subject == "torch")
+    assert "download.pytorch.org/whl/cu128" in install.fix
 
 
 def test_cpu_torch_on_a_gpu_machine():
@@ -253,3 +282,76 @@ def test_unified_memory_is_the_vram_figure_on_apple_silicon(tmp_path):
     assert statuses(judge(facts, str(recipe)), "vram-insufficient") == {"pass"}
     facts["apple"]["unified_memory_mib"] = 4096
     assert statuses(judge(facts, str(recipe)), "vram-insufficient") == {"fail"}
+
+
+MAC = {"name": "darwin", "arch": "arm64", "release": "24.3.0", "version": "15.3", "distro": None}
+NO_NVIDIA = {"source": None, "driver_version": None, "cuda_version": None, "gpus": [], "pci_devices": None}
+
+
+def test_macos_against_csm_1b_names_the_transformers_recipe():
+    findings = judge(machine(os=MAC, nvidia=NO_NVIDIA))
+    os_finding = next(f for f in findings if f.id == "os-unsupported")
+    assert os_finding.status is Status.FAIL
+    assert "--recipe csm-1b-transformers" in os_finding.fix
+
+
+def test_macos_m4_against_the_transformers_recipe_uses_mps():
+    facts = machine(os=MAC, nvidia=NO_NVIDIA)
+    facts["apple"] = {"chip": "Apple M4 Max", "apple_silicon": True, "unified_memory_mib": 65536}
+    findings = judge(facts, "csm-1b-transformers")
+    gpu = [f for f in findings if f.id == "gpu-missing"]
+    assert [(f.status, f.title) for f in gpu] == [(Status.PASS, "Apple M4 Max (MPS)")]
+    assert statuses(findings, "os-unsupported") == {"pass"}
+    assert statuses(findings, "vram-insufficient") == {"pass"}
+
+
+def test_linux_without_gpu_against_the_transformers_recipe_warns_cpu():
+    findings = judge(machine(nvidia=dict(NO_NVIDIA, pci_devices=0)), "csm-1b-transformers")
+    assert statuses(findings, "gpu-missing") == {"warn"}
+
+
+def test_songbloom_on_linux_does_not_ask_for_the_macos_only_variable():
+    facts = machine()
+    facts["env"] = {"DISABLE_FLASH_ATTN": "1"}
+    findings = judge(facts, "songbloom-lora")
+    env = {f.subject: f.status.value for f in findings if f.id == "env-var-missing"}
+    assert "PYTORCH_ENABLE_MPS_FALLBACK" not in env
+    assert env.get("DISABLE_FLASH_ATTN") == "pass"
+
+
+def test_songbloom_on_macos_requires_the_mps_fallback():
+    facts = machine(os=MAC, nvidia=NO_NVIDIA)
+    facts["env"] = {}
+    findings = judge(facts, "songbloom-lora")
+    env = {f.subject: f.status.value for f in findings if f.id == "env-var-missing"}
+    assert env["PYTORCH_ENABLE_MPS_FALLBACK"] == "fail"
+
+
+def test_unsloth_on_a_pascal_gpu_is_too_old():
+    gpu = dict(BASE["nvidia"]["gpus"][0], name="Tesla P100-PCIE-16GB", compute_capability="6.0",
+               memory_total_mib=16384)
+    findings = judge(machine(nvidia={"gpus": [gpu]}), "csm-1b-unsloth")
+    assert statuses(findings, "cuda-arch-unsupported", "gpu-capability") == {"fail"}
+
+
+def test_python_outside_the_pins_wheels():
+    findings = judge(machine(python={"version": "3.13.1"}))
+    failed = [f for f in findings if f.id == "python-version-unsupported"]
+    assert [f.status for f in failed] == [Status.FAIL]
+    assert "3.10" in failed[0].fix
+
+
+def test_ascend_cann_below_the_recipe_range():
+    facts = ascend_machine(cann_version="7.0.0")
+    facts["packages"].update({"torch": "2.9.0", "torch-npu": "2.9.0"})
+    findings = judge(facts, "csm-1b-ascend")
+    assert any(f.status is Status.FAIL and "CANN 7.0.0" in f.title for f in findings)
+
+
+def test_ascend_ready_against_its_recipe():
+    facts = ascend_machine(cann_version="8.5.0")
+    facts["packages"].update({"torch": "2.9.0", "torch-npu": "2.9.0"})
+    findings = judge(facts, "csm-1b-ascend")
+    assert statuses(findings, "npu-driver-missing") == {"pass"}
+    assert statuses(findings, "torch-npu-version-mismatch") == {"pass"}
+    assert statuses(findings, "gpu-missing") == {"skip"}

@@ -47,7 +47,8 @@ def test_torch_imported_in_the_target_at_level_3(torch_venv):
 
 
 def test_check_against_torch_venv(run_cli, torch_venv):
-    doc = run_cli("check", "--json", "--offline", "--level", "3", "--python", str(torch_venv)).json()
+    doc = run_cli("check", "--json", "--offline", "--level", "3", "--recipe", "csm-1b",
+                  "--python", str(torch_venv)).json()
     assert doc["facts"]["torch"]["version"] == "2.13.0+cpu"
     by_subject = {(f["id"], f["subject"]): f for f in doc["findings"]}
     torch_pin = by_subject[("package-version-mismatch", "torch")]

@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from csm_doctor.probes.base import ProbeContext
+from csm_doctor.probes.command import find_executable
+
+# System tools recipes may need besides ffmpeg (which has a probe of its own).
+OTHER_TOOLS = ("sox", "git")
 
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
 
@@ -88,6 +92,7 @@ def probe_system(ctx: ProbeContext) -> dict[str, Any]:
         "disk": {"path": str(disk_path), "total_mib": int(usage.total // mib),
                  "free_mib": int(usage.free // mib)},
         "env": {k: os.environ[k] for k in _env_names(ctx) if k in os.environ},
+        "tools": {name: find_executable(name) for name in OTHER_TOOLS},
     }
 
 

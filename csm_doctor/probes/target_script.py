@@ -167,7 +167,7 @@ def npu_facts(torch):
     finally:
         sys.stdout = saved
     try:
-        npu = getattr(torch, "npu")
+        npu = torch.npu  # registered by the torch_npu import above
         return {"npu_available": bool(npu.is_available()), "npu_count": int(npu.device_count())}
     except BaseException as exc:
         return {"npu_import_error": "%s: %s" % (type(exc).__name__, first_line(exc))}

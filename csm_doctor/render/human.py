@@ -72,6 +72,8 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
         if not members:
             continue
         shown = worst = worst_status(members) or Status.SKIP
+        if worst is Status.SKIP and not verbose:
+            continue  # nothing here applies to this machine and recipe
         if worst in (Status.FAIL, Status.ERROR, Status.WARN):
             problem_groups += 1
         line = Text()

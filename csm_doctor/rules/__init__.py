@@ -51,6 +51,20 @@ class RuleContext:
     def os_name(self) -> str | None:
         return get_path(self.facts, "os.name")
 
+    @property
+    def accelerators(self) -> tuple[str, ...]:
+        """The recipe's accelerators that can exist on this OS (no mps on Linux, ...)."""
+        return self.recipe.accelerators_for(self.os_name)
+
+    def alternatives_hint(self) -> str:
+        """Where to go when this recipe cannot run here: the recipe's own `alternatives`."""
+        alts = self.recipe.alternatives
+        if not alts:
+            return ""
+        first = alts[0]
+        return (f"this recipe cannot run here; use the {first.recipe} recipe instead "
+                f"(csm-doctor check --recipe {first.recipe}): {first.when}")
+
     def finding(self, status: Status, title: str, *, id: str | None = None,
                 subject: str | None = None, observed: Any = None, expected: Any = None,
                 fix: Any = _DEFAULT, details: Iterable[str] = ()) -> Finding:

@@ -34,6 +34,12 @@ def npu_environment(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.failed("no CANN toolkit found", fix="install Ascend-cann-toolkit matching "
                                                       "torch_npu (the recipe says which), then "
                                                       f"source {script}")
+    elif not _cann_in_range(ctx, cann):
+        want = ctx.recipe.ascend.cann if ctx.recipe.ascend else ""
+        yield ctx.failed(f"CANN {cann} is outside {ctx.recipe.id}'s range {want}", observed=cann,
+                         expected=want, id="torch-npu-version-mismatch",
+                         fix=f"install Ascend-cann-toolkit {ctx.recipe.ascend.cann_recommended or want}"
+                             if ctx.recipe.ascend else None)
     elif not ctx.fact("ascend.env_sourced"):
         yield ctx.failed(f"CANN {cann} is installed but its environment is not sourced in this "
                          "shell (ASCEND_HOME_PATH is unset)", observed=None,
@@ -42,6 +48,20 @@ def npu_environment(ctx: RuleContext) -> Iterable[Finding]:
     else:
         yield ctx.passed(f"{len(npus)} NPU chip(s), CANN {cann}, environment sourced",
                          observed=cann)
+
+
+def _cann_in_range(ctx: RuleContext, cann: str) -> bool:
+    """CANN '8.0.RC3' reads as the pre-release 8.0rc3, which is what it is."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    spec = ctx.recipe.ascend.cann if ctx.recipe.ascend else None
+    if not spec:
+        return True
+    try:
+        return SpecifierSet(spec).contains(Version(cann.lower()), prereleases=True)
+    except (InvalidSpecifier, InvalidVersion):
+        return True  # an unreadable version is not evidence of a mismatch
 
 
 @rule("torch_npu_usable")
@@ -56,6 +76,15 @@ def torch_npu_usable(ctx: RuleContext) -> Iterable[Finding]:
                          observed=npu_version, expected=base_release(torch_version),
                          fix=f"install the torch_npu release for torch {base_release(torch_version)} "
                              "and your CANN (the Ascend/pytorch README's table)")
+        return
+    from csm_doctor.knowledge.tables import cann_supports
+
+    cann = ctx.fact("ascend.cann_version")
+    if cann and cann_supports(cann, npu_version) is False:
+        yield ctx.failed(f"torch_npu {npu_version} does not support CANN {cann}",
+                         observed=cann, expected=f"the CANN paired with torch_npu {npu_version}",
+                         fix="install the CANN toolkit paired with this torch_npu, or the "
+                             "torch_npu paired with your CANN (Ascend/pytorch README's table)")
         return
     error = ctx.fact("torch.npu_import_error")
     if error:

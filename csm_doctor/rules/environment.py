@@ -17,10 +17,11 @@ def export_line(os_name: str | None, name: str, value: str) -> str:
 @rule("env_vars")
 def env_vars(ctx: RuleContext) -> Iterable[Finding]:
     env = ctx.fact("env", {}) or {}
-    if not ctx.recipe.env:
-        yield ctx.skipped("the recipe asks for no environment variables")
+    entries = ctx.recipe.env_for(ctx.os_name)
+    if not entries:
+        yield ctx.skipped("the recipe asks for no environment variables on this OS")
         return
-    for entry in ctx.recipe.env:
+    for entry in entries:
         name, value = entry["name"], entry.get("value")
         have = env.get(name)
         if have is not None and (value is None or have == value):

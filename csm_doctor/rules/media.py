@@ -8,27 +8,43 @@ from csm_doctor.findings import Finding
 from csm_doctor.rules import RuleContext, rule
 
 INSTALL = {
-    "linux": "sudo apt install ffmpeg   (Fedora: sudo dnf install ffmpeg; conda: conda install -c conda-forge ffmpeg)",
-    "darwin": "brew install ffmpeg",
-    "windows": "winget install --id Gyan.FFmpeg -e   (then open a new terminal)",
+    ("ffmpeg", "linux"): "sudo apt install ffmpeg   (Fedora: sudo dnf install ffmpeg; conda: "
+                         "conda install -c conda-forge ffmpeg)",
+    ("ffmpeg", "darwin"): "brew install ffmpeg",
+    ("ffmpeg", "windows"): "winget install --id Gyan.FFmpeg -e   (then open a new terminal)",
+    ("sox", "linux"): "sudo apt install sox libsox-dev   (conda: conda install -c conda-forge sox)",
+    ("sox", "darwin"): "brew install sox",
+    ("sox", "windows"): "winget install --id ChrisBagwell.SoX -e",
 }
+
+
+def _tool_state(ctx: RuleContext, name: str) -> tuple[bool, str | None]:
+    """(found, description): ffmpeg has its own probe; other tools are looked up on PATH."""
+    if name == "ffmpeg":
+        found = ctx.need("ffmpeg.found")
+        return found, f"{ctx.fact('ffmpeg.version') or ''} at {ctx.fact('ffmpeg.path')}"
+    path = ctx.need("tools").get(name)
+    return path is not None, f"at {path}"
 
 
 @rule("system_tools")
 def system_tools(ctx: RuleContext) -> Iterable[Finding]:
-    tools = [t for t in ctx.recipe.system_tools if t["name"] == "ffmpeg"]
+    tools = ctx.recipe.system_tools_for(ctx.os_name)
     if not tools:
-        yield ctx.skipped("the recipe needs no ffmpeg")
+        yield ctx.skipped("the recipe needs no system tools on this OS")
         return
-    tool = tools[0]
-    if ctx.need("ffmpeg.found"):
-        yield ctx.passed(f"ffmpeg {ctx.fact('ffmpeg.version') or ''} at {ctx.fact('ffmpeg.path')}",
-                         observed=ctx.fact("ffmpeg.version"))
-        return
-    make = ctx.warned if tool.get("optional") else ctx.failed
-    why = f" ({tool['why']})" if tool.get("why") else ""
-    yield make(f"ffmpeg is not on PATH{why}", observed=None, expected="ffmpeg on PATH",
-               fix=INSTALL.get(ctx.os_name or "", "install ffmpeg and put it on PATH"))
+    for tool in tools:
+        name = tool["name"]
+        found, where = _tool_state(ctx, name)
+        missing_id = "ffmpeg-missing" if name == "ffmpeg" else "package-missing"
+        if found:
+            yield ctx.passed(f"{name} {where}", id=missing_id, subject=name)
+            continue
+        make = ctx.warned if tool.get("optional") else ctx.failed
+        why = f" ({tool['why']})" if tool.get("why") else ""
+        yield make(f"{name} is not on PATH{why}", id=missing_id, subject=name, observed=None,
+                   expected=f"{name} on PATH",
+                   fix=INSTALL.get((name, ctx.os_name or ""), f"install {name} and put it on PATH"))
 
 
 @rule("torchaudio_backend")

@@ -9,7 +9,14 @@ from csm_doctor.rules import RuleContext, rule
 
 
 def uses_cuda(ctx: RuleContext) -> bool:
-    return "cuda" in ctx.recipe.accelerators
+    return "cuda" in ctx.accelerators
+
+
+def gpu_capability(gpu: dict[str, Any]) -> str | None:
+    """The GPU's compute capability, from the facts or, failing that, from its name."""
+    from csm_doctor.knowledge.tables import compute_capability_for_name
+
+    return gpu.get("compute_capability") or compute_capability_for_name(gpu.get("name") or "")
 
 
 def gpu_label(gpu: dict[str, Any]) -> str:
@@ -56,18 +63,70 @@ def nvidia_library_match(ctx: RuleContext) -> Iterable[Finding]:
 @rule("gpu_present")
 def gpu_present(ctx: RuleContext) -> Iterable[Finding]:
     gpus = ctx.fact("nvidia.gpus", [])
+    accelerators = ctx.accelerators
     if not uses_cuda(ctx):
-        yield ctx.skipped(f"{ctx.recipe.id} does not use CUDA")
+        yield from _non_cuda_accelerator(ctx, accelerators)
     elif gpus:
         yield ctx.passed(", ".join(gpu_label(g) for g in gpus),
                          observed=[g.get("name") for g in gpus])
     elif ctx.fact("nvidia.error_id") or ctx.fact("nvidia.pci_devices"):
         yield ctx.skipped("an NVIDIA GPU may be present; the driver check says why it is not usable")
-    elif ctx.recipe.needs_gpu():
+    elif "cpu" not in accelerators:
+        hint = ctx.alternatives_hint()
         yield ctx.failed(f"no NVIDIA GPU found; {ctx.recipe.id} needs a CUDA GPU", observed=[],
-                         expected="an NVIDIA GPU")
+                         expected="an NVIDIA GPU",
+                         fix=f"{ctx.default_fix}; {hint}" if hint else ctx.default_fix)
     else:
-        yield ctx.warned("no NVIDIA GPU found: the recipe will run on the CPU, slowly")
+        yield ctx.warned("no NVIDIA GPU found: the recipe will run on the CPU, slowly",
+                         fix="fine for a smoke test; use an NVIDIA GPU or Apple silicon for speed")
+
+
+def _non_cuda_accelerator(ctx: RuleContext, accelerators: tuple[str, ...]) -> Iterable[Finding]:
+    """Recipes (or OSes) without CUDA: Apple silicon's MPS, the NPU group, or the CPU."""
+    if "mps" in accelerators:
+        if ctx.fact("apple.apple_silicon") or ctx.fact("torch.mps_available") or \
+                (ctx.os_name == "darwin" and ctx.fact("os.arch") == "arm64"):
+            yield ctx.passed(f"{ctx.fact('apple.chip') or 'Apple silicon'} (MPS)",
+                             observed=ctx.fact("apple.chip"))
+        elif "cpu" in accelerators:
+            yield ctx.warned("no Apple silicon GPU (an Intel Mac): MPS is unavailable, the "
+                             "recipe will run on the CPU, slowly", fix=None)
+        else:
+            yield ctx.failed(f"{ctx.recipe.id} needs Apple silicon (MPS) on macOS",
+                             observed=ctx.fact("os.arch"), expected="arm64")
+    elif "npu" in accelerators:
+        yield ctx.skipped("an NPU recipe: see the Ascend group")
+    elif "cpu" in accelerators:
+        yield ctx.passed("the recipe runs on the CPU here")
+    else:
+        yield ctx.skipped(f"{ctx.recipe.id} does not use CUDA on this OS")
+
+
+@rule("gpu_capability_min")
+def gpu_capability_min(ctx: RuleContext) -> Iterable[Finding]:
+    from csm_doctor.knowledge import parse_version
+    from csm_doctor.knowledge.tables import architecture_name
+
+    minimum = ctx.recipe.hardware.get("compute_capability_min")
+    gpus = ctx.fact("nvidia.gpus", [])
+    if minimum is None or not gpus or not uses_cuda(ctx):
+        yield ctx.skipped("no GPU generation minimum to compare" if gpus else "no NVIDIA GPU")
+        return
+    for gpu in gpus:
+        capability = gpu_capability(gpu)
+        have = parse_version(capability)
+        if have is None:
+            yield ctx.skipped(f"{gpu.get('name')}: compute capability unknown", subject=gpu.get("name"))
+        elif have >= parse_version(f"{minimum:g}"):
+            yield ctx.passed(f"{gpu.get('name')} is compute capability {capability} "
+                             f"(recipe needs ≥ {minimum:g})", subject=gpu.get("name"),
+                             observed=capability, expected=f">={minimum:g}")
+        else:
+            arch = architecture_name(capability) or "an older generation"
+            yield ctx.failed(f"{gpu.get('name')} is compute capability {capability} ({arch}); "
+                             f"{ctx.recipe.id} needs ≥ {minimum:g}", subject=gpu.get("name"),
+                             observed=capability, expected=f">={minimum:g}",
+                             fix="use a newer GPU (Volta or later for most training stacks)")
 
 
 @rule("vram_minimum")

@@ -12,12 +12,14 @@ from csm_doctor.rules import RuleContext, rule
 
 
 def install_hint(ctx: RuleContext, pkg: PackageReq) -> str:
+    if pkg.install:  # the recipe knows better (conda-forge, --no-deps, ...)
+        return pkg.install
     if pkg.source:
         return f"pip install '{pkg.name} @ {pkg.source}'"
     if pkg.index == "pytorch":
-        from csm_doctor.knowledge import pick_variant
+        from csm_doctor.rules.torch import proposed_variant
 
-        variant = pick_variant(ctx.recipe.torch_variants, ctx.fact("nvidia.cuda_version"))
+        variant = proposed_variant(ctx) if ctx.fact("nvidia.gpus") else None
         if variant:
             url = ctx.recipe.torch_index_url.format(variant=variant)
             return f"pip install '{pkg.name}{pkg.spec}' --index-url {url}"

@@ -24,6 +24,16 @@ def python_version(ctx: RuleContext) -> Iterable[Finding]:
             fix=f"create a virtual environment with Python {pick}: "
                 f"python{pick if recommended else '3'} -m venv .venv")
         return
+    from csm_doctor.knowledge.tables import python_supported
+
+    pin = ctx.recipe.torch_version
+    if pin and python_supported(pin, version, ctx.os_name) is False:
+        pick = recommended or requires or "3.10"
+        yield ctx.failed(f"torch {pin} (the recipe's pin) publishes no wheels for Python "
+                         f"{version}", observed=version, expected=requires,
+                         fix=f"create a virtual environment with Python {pick}: "
+                             f"python{pick} -m venv .venv")
+        return
     details = []
     if recommended and not version.startswith(recommended + "."):
         details.append(f"the recipe is tested on Python {recommended}")

@@ -25,8 +25,10 @@ def os_supported(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.passed(f"{label} {release}".strip(), observed=name)
         return
     wanted = ", ".join(OS_LABELS.get(p, p) for p in supported)
+    hint = ctx.alternatives_hint()
     yield ctx.failed(f"{ctx.recipe.id} does not support {label} (supports {wanted})",
-                     observed=name, expected=list(supported))
+                     observed=name, expected=list(supported),
+                     fix=hint or f"use {wanted}, or a recipe made for {label}")
 
 
 @rule("ram_minimum")

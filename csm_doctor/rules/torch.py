@@ -1,20 +1,59 @@
-"""torch against the hardware: build variant, driver CUDA, GPU architecture."""
+"""torch against the hardware: build variant, driver CUDA, GPU architecture, the recipe's pin.
+
+One verdict from several tables: the driver's minimum per CUDA release, the
+architectures each torch build ships kernels for, and the recipe's pin. When
+the pin itself cannot drive the GPU (torch 2.4.0 on an RTX 50xx), the finding
+says so and names the recipe that can.
+"""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 from csm_doctor.findings import Finding
 from csm_doctor.knowledge import (
     base_release, capability_arch, parse_version, pick_variant, variant_cuda,
 )
 from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.nvidia import gpu_capability
+
+
+def _driver_os(ctx: RuleContext) -> str:
+    return "windows" if ctx.os_name == "windows" else "linux"
+
+
+def proposed_variant(ctx: RuleContext) -> str | None:
+    """The recipe's first CUDA variant that this driver runs natively and that covers the GPU.
+
+    Falls back to minor-version compatibility, then to the plain CUDA-number
+    comparison when the tables do not know the driver.
+    """
+    from csm_doctor.knowledge.tables import driver_supports_cuda, torch_supports_gpu
+
+    variants = ctx.recipe.torch_variants
+    driver = ctx.fact("nvidia.driver_version")
+    gpus = ctx.fact("nvidia.gpus", [])
+    capability = gpu_capability(gpus[0]) if gpus else None
+    torch_version = ctx.recipe.torch_version
+
+    def fits(variant: str, accept: tuple[str, ...]) -> bool:
+        cuda = variant_cuda(variant)
+        drives = driver is None or cuda is None or driver_supports_cuda(driver, cuda, _driver_os(ctx)) in accept
+        covers = capability is None or torch_version is None or \
+            torch_supports_gpu(torch_version, variant, capability) is not False
+        return drives and covers
+
+    for accept in (("yes",), ("yes", "minor-compat")):
+        for variant in variants:
+            if fits(variant, accept):
+                return variant
+    return pick_variant(variants, ctx.fact("nvidia.cuda_version")) if driver is None else None
 
 
 def install_command(ctx: RuleContext, variant: str | None) -> str:
     """The pinned torch install the recipe wants, from the index that fits the driver."""
     pins = [p for p in ctx.recipe.packages_for(ctx.os_name) if p.index == "pytorch"]
-    specs = " ".join(f"{p.name}{p.spec}" for p in pins) or "torch"
+    specs = " ".join(f"'{p.name}{p.spec}'" for p in pins) or "torch"
     if variant is None:
         return f"pip install {specs}"
     url = ctx.recipe.torch_index_url.format(variant=variant)
@@ -32,7 +71,7 @@ def torch_gpu_build(ctx: RuleContext) -> Iterable[Finding]:
     if not gpus:
         yield ctx.skipped(f"torch {version}: no NVIDIA GPU to build for")
     elif ctx.fact("torch.cuda") is None or variant == "cpu":
-        best = pick_variant(ctx.recipe.torch_variants, ctx.fact("nvidia.cuda_version"))
+        best = proposed_variant(ctx)
         yield ctx.failed(f"torch {version} is a CPU-only build on a machine with "
                          f"{gpus[0].get('name') or 'an NVIDIA GPU'}", observed=variant,
                          expected=best or "a CUDA build", fix=install_command(ctx, best))
@@ -44,67 +83,164 @@ def torch_gpu_build(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.passed(f"torch {version} (CUDA {ctx.fact('torch.cuda')})", observed=variant)
 
 
+def _driver_verdict(ctx: RuleContext, cuda: str) -> str | None:
+    """'yes' | 'minor-compat' | 'no' from the driver table, else from the driver's max CUDA."""
+    from csm_doctor.knowledge.tables import driver_supports_cuda
+
+    driver = ctx.fact("nvidia.driver_version")
+    verdict = driver_supports_cuda(driver, cuda, _driver_os(ctx)) if driver else None
+    if verdict is not None:
+        return verdict
+    have, need = parse_version(ctx.fact("nvidia.cuda_version")), parse_version(cuda)
+    if have is None or need is None:
+        return None
+    if have >= need:
+        return "yes"
+    return "minor-compat" if have.release[0] == need.release[0] >= 12 else "no"
+
+
 @rule("torch_driver")
 def torch_driver(ctx: RuleContext) -> Iterable[Finding]:
+    driver = ctx.fact("nvidia.driver_version")
     driver_cuda = ctx.fact("nvidia.cuda_version")
     torch_cuda = ctx.fact("torch.cuda")
-    if driver_cuda is None:
+    if driver is None and driver_cuda is None:
         yield ctx.skipped("no NVIDIA driver to compare with")
         return
+    shown = f"driver {driver or '?'}" + (f" (CUDA ≤ {driver_cuda})" if driver_cuda else "")
     if torch_cuda is None:
-        best = pick_variant(ctx.recipe.torch_variants, driver_cuda)
-        if ctx.recipe.torch_variants and best is None:
+        if ctx.recipe.torch_variants and uses_cuda(ctx) and proposed_variant(ctx) is None \
+                and not _any_variant_driven(ctx):
             oldest = ctx.recipe.torch_variants[-1]
-            yield ctx.failed(f"driver supports CUDA ≤ {driver_cuda}; every torch build the recipe "
-                             f"allows needs CUDA {variant_cuda(oldest)} or newer",
-                             observed=driver_cuda, expected=variant_cuda(oldest))
+            yield ctx.failed(f"{shown} is too old for every CUDA build the recipe allows "
+                             f"(oldest: {oldest}, CUDA {variant_cuda(oldest)})",
+                             observed=driver, expected=variant_cuda(oldest))
         else:
             yield ctx.skipped("no CUDA build of torch installed to compare with")
         return
-    have, need = parse_version(driver_cuda), parse_version(torch_cuda)
-    if have is None or need is None or have >= need:
-        yield ctx.passed(f"driver CUDA {driver_cuda} ≥ torch's CUDA {torch_cuda}",
-                         observed=driver_cuda, expected=f">={torch_cuda}")
-    elif have.release[0] == need.release[0] and have.release[0] >= 12:
-        yield ctx.warned(f"driver CUDA {driver_cuda} < torch's CUDA {torch_cuda}: works only "
-                         "through CUDA minor-version compatibility (PTX JIT may fail)",
-                         observed=driver_cuda, expected=f">={torch_cuda}")
+    verdict = _driver_verdict(ctx, torch_cuda)
+    if verdict in (None, "yes"):
+        yield ctx.passed(f"{shown} runs torch's CUDA {torch_cuda}", observed=driver,
+                         expected=f"CUDA {torch_cuda}")
+    elif verdict == "minor-compat":
+        yield ctx.warned(f"{shown} is older than CUDA {torch_cuda}'s minimum: works only through "
+                         "CUDA minor-version compatibility (PTX JIT and new features may fail)",
+                         observed=driver, expected=f"CUDA {torch_cuda}",
+                         fix=_older_build_fix(ctx, torch_cuda))
     else:
-        best = pick_variant(ctx.recipe.torch_variants, driver_cuda)
-        yield ctx.failed(f"driver supports CUDA ≤ {driver_cuda}; torch was built for "
-                         f"CUDA {torch_cuda}", observed=driver_cuda, expected=f">={torch_cuda}",
-                         fix=f"upgrade the NVIDIA driver, or: {install_command(ctx, best)}"
-                         if best else "upgrade the NVIDIA driver")
+        yield ctx.failed(f"{shown} cannot run torch built for CUDA {torch_cuda}",
+                         observed=driver, expected=f"CUDA {torch_cuda}",
+                         fix=_older_build_fix(ctx, torch_cuda))
+
+
+def uses_cuda(ctx: RuleContext) -> bool:
+    return "cuda" in ctx.accelerators
+
+
+def _any_variant_driven(ctx: RuleContext) -> bool:
+    return any(_driver_verdict(ctx, variant_cuda(v) or "") in ("yes", "minor-compat")
+               for v in ctx.recipe.torch_variants if variant_cuda(v))
+
+
+def _older_build_fix(ctx: RuleContext, torch_cuda: str) -> str:
+    best = proposed_variant(ctx)
+    if best and variant_cuda(best) != torch_cuda:
+        return f"upgrade the NVIDIA driver, or install a build this driver runs: {install_command(ctx, best)}"
+    return "upgrade the NVIDIA driver (nvidia.com/drivers, or your distribution's driver package)"
 
 
 @rule("torch_arch")
 def torch_arch(ctx: RuleContext) -> Iterable[Finding]:
     gpus = ctx.fact("nvidia.gpus", []) or ctx.fact("torch.devices", [])
-    arch_list = ctx.fact("torch.arch_list")
-    if not gpus:
-        yield ctx.skipped("no GPU")
+    if not gpus or not uses_cuda(ctx):
+        yield ctx.skipped("no NVIDIA GPU" if uses_cuda(ctx) else f"{ctx.recipe.id} does not use CUDA here")
         return
-    if not arch_list:
-        yield ctx.skipped("torch's architecture list is unknown (torch not imported)")
-        return
+    installed = ctx.fact("torch.version")
     for gpu in gpus:
-        arch = capability_arch(gpu.get("compute_capability"))
-        if arch is None:
+        capability = gpu_capability(gpu)
+        if capability is None:
+            yield ctx.skipped(f"{gpu.get('name')}: compute capability unknown", subject=gpu.get("name"))
             continue
-        if arch in arch_list or _ptx_covers(arch, arch_list):
-            yield ctx.passed(f"{gpu.get('name')} ({arch}) is in torch's arch list",
-                             subject=gpu.get("name"), observed=arch, expected=arch_list)
+        if installed and ctx.fact("torch.cuda"):
+            yield _installed_build_covers(ctx, gpu, capability)
         else:
-            yield ctx.failed(f"{gpu.get('name')} is {arch}; torch {ctx.fact('torch.version')} has "
-                             f"kernels for {', '.join(arch_list)}", subject=gpu.get("name"),
-                             observed=arch, expected=arch_list)
+            yield _recipe_pin_covers(ctx, gpu, capability)
 
 
-def _ptx_covers(arch: str, arch_list: list[str]) -> bool:
-    """compute_XY PTX in the list JIT-compiles for newer GPUs of the same major."""
-    number = int(arch[3:])
-    return any(a.startswith("compute_") and a[8:].isdigit() and int(a[8:]) <= number
-               and int(a[8:]) // 10 == number // 10 for a in arch_list)
+def _installed_build_covers(ctx: RuleContext, gpu: dict[str, Any], capability: str) -> Finding:
+    from csm_doctor.knowledge.tables import torch_supports_gpu, variant_archs
+
+    version, variant = ctx.fact("torch.version"), ctx.fact("torch.variant") or ""
+    arch = capability_arch(capability) or capability
+    arch_list = ctx.fact("torch.arch_list") or variant_archs(version, variant)
+    source = "torch's arch list" if ctx.fact("torch.arch_list") else "the torch build table"
+    supported = (arch in arch_list or _same_major_older_kernel(arch, arch_list)) if arch_list \
+        else torch_supports_gpu(version, variant, capability)
+    name = gpu.get("name")
+    if supported is None:
+        return ctx.skipped(f"{name} ({arch}): torch {version}'s architectures are unknown",
+                           subject=name)
+    if supported:
+        return ctx.passed(f"{name} ({arch}) is covered by torch {version} ({source})",
+                          subject=name, observed=arch, expected=arch_list)
+    pin_can = _pin_supports(ctx, capability)
+    fix = (install_command(ctx, proposed_variant(ctx)) if pin_can
+           else _cannot_run_fix(ctx, capability))
+    return ctx.failed(f"{name} is {arch}; torch {version} has no kernels for it "
+                      f"(it has {', '.join(arch_list) if arch_list else 'none for it'})",
+                      subject=name, observed=arch, expected=arch_list, fix=fix)
+
+
+def _recipe_pin_covers(ctx: RuleContext, gpu: dict[str, Any], capability: str) -> Finding:
+    arch = capability_arch(capability) or capability
+    name, pin = gpu.get("name"), ctx.recipe.torch_version
+    if not pin or not ctx.recipe.torch_variants:
+        return ctx.skipped(f"{name}: torch is not installed and the recipe pins no CUDA build",
+                           subject=name)
+    verdict = _pin_supports(ctx, capability)
+    if verdict is None:
+        return ctx.skipped(f"{name} ({arch}): torch {pin}'s architectures are unknown", subject=name)
+    if verdict:
+        return ctx.passed(f"{name} ({arch}) is covered by the recipe's torch {pin}",
+                          subject=name, observed=arch)
+    return ctx.failed(f"{ctx.recipe.id} pins torch {pin}: none of its builds "
+                      f"({', '.join(ctx.recipe.torch_variants)}) has kernels for {name} ({arch})",
+                      subject=name, observed=arch, fix=_cannot_run_fix(ctx, capability))
+
+
+def _pin_supports(ctx: RuleContext, capability: str) -> bool | None:
+    from csm_doctor.knowledge.tables import torch_supports_gpu
+
+    pin = ctx.recipe.torch_version
+    if not pin:
+        return None
+    verdicts = [torch_supports_gpu(pin, v, capability) for v in ctx.recipe.torch_variants]
+    if any(v is True for v in verdicts):
+        return True
+    return False if verdicts and all(v is False for v in verdicts) else None
+
+
+def _cannot_run_fix(ctx: RuleContext, capability: str) -> str:
+    from csm_doctor.knowledge.tables import minimum_torch_for_gpu
+
+    needed = minimum_torch_for_gpu(capability)
+    need = f"this GPU needs torch ≥ {needed[0]} with {needed[1]}" if needed else \
+        "this GPU needs a newer torch build"
+    hint = ctx.alternatives_hint()
+    return f"{need}; {hint}" if hint else f"{need}, which the recipe's pin does not allow"
+
+
+def _same_major_older_kernel(arch: str, arch_list: list[str]) -> bool:
+    """CUDA runs sm_X.Y code on X.Z for Z ≥ Y (sm_86 kernels on an sm_89 GPU)."""
+    number = int(arch[3:]) if arch[3:].isdigit() else None
+    if number is None:
+        return False
+    for entry in arch_list:
+        digits = entry.split("_", 1)[-1]
+        if digits.isdigit() and int(digits) // 10 == number // 10 and int(digits) <= number \
+                and entry.startswith(("sm_", "compute_")):
+            return True
+    return False
 
 
 @rule("torchaudio_matches_torch")
