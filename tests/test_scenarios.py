@@ -355,3 +355,38 @@ def test_ascend_ready_against_its_recipe():
     assert statuses(findings, "npu-driver-missing") == {"pass"}
     assert statuses(findings, "torch-npu-version-mismatch") == {"pass"}
     assert statuses(findings, "gpu-missing") == {"skip"}
+
+
+def test_driver_535_gets_the_variant_it_runs_natively():
+    """cu124 needs 550+ natively; a 535 driver runs cu121 natively, so that is what is proposed."""
+    facts = machine(nvidia={"driver_version": "535.183.01", "cuda_version": "12.2"},
+                    torch={"version": "2.4.0+cpu", "variant": "cpu", "cuda": None, "arch_list": []})
+    cpu = next(f for f in judge(facts) if f.id == "torch-cpu-build")
+    assert cpu.status is Status.FAIL
+    assert "download.pytorch.org/whl/cu121" in cpu.fix
+
+
+T4 = {"index": 0, "name": "Tesla T4", "memory_total_mib": 15360, "memory_free_mib": 14900,
+      "compute_capability": "7.5", "bus_id": "00000000:00:04.0"}
+
+
+def test_cosyvoice2_on_the_seeds_t4():
+    facts = machine(nvidia={"driver_version": "550.90.07", "cuda_version": "12.4", "gpus": [T4]})
+    findings = judge(facts, "cosyvoice2-lora")
+    assert statuses(findings, "vram-insufficient") == {"pass"}
+    assert statuses(findings, "cuda-arch-unsupported", "torch-arch") == {"pass"}
+    missing = {f.subject for f in findings if f.id == "package-missing" and f.status is Status.FAIL}
+    assert "deepspeed" in missing  # the training code imports it even for torch_ddp
+
+
+def test_unsloth_on_the_notebooks_t4():
+    facts = machine(nvidia={"driver_version": "550.90.07", "cuda_version": "12.4", "gpus": [T4]})
+    findings = judge(facts, "csm-1b-unsloth")
+    assert statuses(findings, "vram-insufficient") == {"pass"}
+    assert statuses(findings, "cuda-arch-unsupported", "gpu-capability") == {"pass"}
+    assert statuses(findings, "os-unsupported") == {"pass"}
+
+
+def test_unsloth_refuses_macos():
+    facts = machine(os=MAC, nvidia=NO_NVIDIA)
+    assert statuses(judge(facts, "csm-1b-unsloth"), "os-unsupported") == {"fail"}
