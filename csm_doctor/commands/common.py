@@ -1,0 +1,104 @@
+"""What every command shares: exit-code guarding, options, probing, recipe choice.
+
+Only click is imported at module level: `csm-doctor --help` imports every
+command module, and must stay instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable
+
+import click
+
+LEVELS = {
+    "1": "static: read torch from its metadata, never import it",
+    "2": "default: import torch in the target only when an accelerator is present",
+    "3": "import torch in the target always",
+}
+
+
+def fail_input(exc: Exception, as_json: bool) -> None:
+    """Bad input: say file:line: key on stderr (and one JSON object on stdout)."""
+    from csm_doctor.errors import EXIT_INPUT
+
+    click.echo(f"csm-doctor: {exc}", err=True)
+    if as_json:
+        from csm_doctor.render.json_out import emit, envelope
+
+        problems = [{"file": exc.filename, "line": p.line, "key": p.key, "message": p.message}
+                    for p in getattr(exc, "problems", [])]
+        emit(envelope("error", error=str(exc), problems=problems, exit_code=EXIT_INPUT))
+    sys.exit(EXIT_INPUT)
+
+
+def guarded(func: Callable[..., int]) -> Callable[..., None]:
+    """Map InputError to exit 2 and any unexpected crash to exit 3, without a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from csm_doctor.errors import EXIT_INTERNAL, InputError
+
+        try:
+            code = func(*args, **kwargs)
+        except InputError as exc:
+            fail_input(exc, kwargs.get("as_json", False))
+        except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if os.environ.get("CSM_DOCTOR_DEBUG"):
+                raise
+            click.echo(f"csm-doctor: internal error: {type(exc).__name__}: {exc}\n"
+                       "  (set CSM_DOCTOR_DEBUG=1 for the traceback, and please report it)",
+                       err=True)
+            sys.exit(EXIT_INTERNAL)
+        sys.exit(code)
+    return wrapper
+
+
+def recipe_option(func: Callable) -> Callable:
+    return click.option("--recipe", "recipe_ref", default=None, metavar="ID|PATH",
+                        help="Recipe to judge against (built-in id or a .yaml path; default: "
+                             "the one that fits this machine, said why).")(func)
+
+
+def auto_recipe(facts: dict[str, Any]) -> tuple[Any, str]:
+    """The built-in recipe that fits these facts, and why (no --recipe given)."""
+    from csm_doctor.recipe import builtin_recipe_paths, load_recipe
+    from csm_doctor.select import select_recipe
+
+    choice = select_recipe(facts, set(builtin_recipe_paths()))
+    return load_recipe(choice.recipe_id), choice.reason
+
+
+def common_probe_options(func: Callable) -> Callable:
+    for option in reversed([
+        click.option("--python", "python", default=None, metavar="PATH",
+                     help="Interpreter of the environment under test (default: the active "
+                          "virtual environment, else this one)."),
+        click.option("--offline", is_flag=True, help="Do not contact the Hugging Face Hub."),
+        click.option("--level", type=click.Choice(sorted(LEVELS)), default="2",
+                     help="How deep to probe torch: " + "; ".join(f"{k} = {v}"
+                                                                 for k, v in LEVELS.items())),
+    ]):
+        func = option(func)
+    return func
+
+
+def probe_machine(python: str | None, offline: bool, level: str, recipe: Any | None) -> dict[str, Any]:
+    from csm_doctor.probes import ProbeContext, collect_facts
+    from csm_doctor.probes.target import default_python
+
+    scale = float(os.environ.get("CSM_DOCTOR_TIMEOUT_SCALE", "1") or 1)
+    ctx = ProbeContext(python=os.path.abspath(python) if python else default_python(),
+                       offline=offline, level=int(level), recipe=recipe, timeout_scale=scale)
+    return collect_facts(ctx)
+
+
+def validate_python(python: str | None) -> None:
+    from csm_doctor.errors import InputError
+
+    if python and not os.path.isfile(python):
+        raise InputError.single(None, f"no interpreter at {python}", key="--python")
