@@ -1,0 +1,377 @@
+"""`csm-doctor fix` from start to end: probe → evaluate → plan → ask → apply → re-check → report.
+
+It mirrors `check` (the same probes, recipe choice and evaluation) and adds
+the plan, the safety gates and the re-check. `--undo` is its own short flow:
+the last snapshot of the target, what differs now, the steps that put it back,
+and a `pip freeze` comparison at the end.
+
+Safety gates, in order: a `--facts` file is planned only; `--dry-run` prints
+only; a plan that changes packages in an interpreter that is not a virtual
+environment is refused without --allow-system; without --yes the user is
+asked (default No), and with no terminal to ask on fix refuses (exit 2).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from csm_doctor.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from csm_doctor.findings import Finding, Status, exit_code_for, sort_findings
+from csm_doctor.fix.actions import Action
+from csm_doctor.fix.apply import ActionResult, ApplyOptions, apply_plan, compare, overlay_profile
+
+PACKAGE_MANAGERS = ("apt-get", "dnf", "brew", "winget")
+
+
+@dataclass
+class FixOptions:
+    recipe_ref: str | None = None
+    python: str | None = None
+    offline: bool = False
+    level: str = "2"
+    facts_file: str | None = None
+    as_json: bool = False
+    verbose: bool = False
+    yes: bool = False
+    dry_run: bool = False
+    installer: str = "auto"
+    allow_system: bool = False
+    write_profile: bool = False
+    profile_file: str | None = None
+    run_system: bool = False
+    no_download: bool = False
+    step_timeout: float = 1800.0
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _scale() -> float:
+    try:
+        return float(os.environ.get("CSM_DOCTOR_TIMEOUT_SCALE", "1") or 1)
+    except ValueError:
+        return 1.0
+
+
+def _target_python(python: str | None) -> str:
+    from csm_doctor.probes.target import default_python
+
+    return os.path.abspath(python) if python else default_python()
+
+
+def _checkpoints(recipe: Any, facts: dict[str, Any], opts: FixOptions) -> list[Any]:
+    from csm_doctor.fix.download import VerifiedCache, facts_state, local_state
+    from csm_doctor.fix.state import state_dir
+    from csm_doctor.probes.system import hf_cache_dir
+
+    if opts.no_download or not recipe.checkpoints:
+        return []
+    if opts.facts_file:
+        return facts_state(recipe.checkpoints, facts)
+    return local_state(recipe.checkpoints, hf_cache_dir(), VerifiedCache(state_dir() / "verified.json"))
+
+
+def _judge(facts: dict[str, Any], recipe: Any, checkpoints: list[Any]) -> list[Finding]:
+    """check's evaluation, plus fix's own findings about the recipe's checkpoint files."""
+    from csm_doctor.catalogue import shipped_catalogue
+    from csm_doctor.evaluate import evaluate
+    from csm_doctor.fix.download import checkpoint_findings
+
+    findings = evaluate(facts, recipe, shipped_catalogue())
+    return sort_findings(findings + checkpoint_findings(checkpoints))
+
+
+def _ask(question: str) -> bool | None:
+    """True/False from the user; None when there is no terminal to ask on."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort:
+        return False
+
+
+def _confirm(opts: FixOptions, plan: list[Action], what: str) -> tuple[bool, str | None]:
+    """(go ahead, refusal reason). --yes goes ahead; otherwise ask, and refuse without a terminal."""
+    if opts.yes:
+        return True, None
+    runs = sum(1 for a in plan if a.runs)
+    answer = _ask(f"{what} the {runs} step{'s' * (runs != 1)} marked to run?")
+    if answer is None:
+        return False, ("refusing to change this machine without --yes: there is no terminal to ask "
+                       "on (--dry-run shows the plan, --yes applies it)")
+    return answer, None
+
+
+def run_fix(opts: FixOptions) -> int:
+    from csm_doctor.commands.common import auto_recipe, probe_machine, validate_python
+    from csm_doctor.facts import load_facts
+    from csm_doctor.fix import installer as inst
+    from csm_doctor.fix.plan import PlanInput, make_plan
+    from csm_doctor.fix.profile import default_profile, read_block
+    from csm_doctor.probes.command import find_executable
+    from csm_doctor.recipe import load_recipe
+
+    given = load_recipe(opts.recipe_ref) if opts.recipe_ref else None
+    if opts.facts_file:
+        facts = load_facts(opts.facts_file)
+        target = (facts.get("python") or {}).get("executable") or "python"
+        installer, get_uv = inst.for_remote(target), False
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        validate_python(opts.python)
+        target = _target_python(opts.python)
+        if not opts.as_json:
+            _say("csm-doctor: probing this machine...")
+        with ThreadPoolExecutor(max_workers=1) as pool:  # pip's config is read while probing
+            choice = pool.submit(inst.choose_installer, opts.installer, target, None)
+            facts = probe_machine(target, opts.offline, opts.level, given)
+            installer, get_uv = choice.result()
+    recipe, reason = (given, None) if given else auto_recipe(facts)
+    os_name = (facts.get("os") or {}).get("name")
+    profile = None
+    if opts.write_profile and os_name != "windows":
+        profile = Path(opts.profile_file).expanduser() if opts.profile_file else default_profile()
+        overlay_profile(facts, read_block(profile))  # judged as new shells will see it
+    checkpoints = _checkpoints(recipe, facts, opts)
+    findings = _judge(facts, recipe, checkpoints)
+    hf_offline = bool((facts.get("hf") or {}).get("offline"))
+    downloads = "off" if opts.no_download else ("offline" if opts.offline or hf_offline else "on")
+    plan = make_plan(PlanInput(
+        facts=facts, recipe=recipe, findings=findings, installer=installer,
+        checkpoints=checkpoints, downloads=downloads, profile=profile,
+        run_system=opts.run_system,
+        is_root=hasattr(os, "geteuid") and os.geteuid() == 0 and not opts.facts_file,
+        package_managers={} if opts.facts_file else
+        {m: p for m in PACKAGE_MANAGERS if (p := find_executable(m))},
+        get_uv=get_uv))
+    in_venv = (facts.get("python") or {}).get("in_venv")
+    report = _Report(opts, recipe, reason, facts, target, installer, plan, findings)
+
+    if opts.facts_file or opts.dry_run or not any(a.runs for a in plan):
+        mode = "facts" if opts.facts_file else ("dry-run" if opts.dry_run else "nothing-to-run")
+        return report.finish(mode, exit_code_for(findings))
+    if any(a.changes_packages for a in plan) and in_venv is not True and not opts.allow_system:
+        prefix = (facts.get("python") or {}).get("prefix") or target
+        return report.refuse(f"refusing to change the packages of {prefix}: it is not a virtual "
+                             "environment (create one: python3 -m venv .venv, or pass "
+                             "--allow-system to change it anyway)")
+    report.show_plan()
+    go, refusal = _confirm(opts, plan, "Apply")
+    if refusal:
+        return report.refuse(refusal)
+    if not go:
+        _say("csm-doctor: nothing was changed.")
+        return report.finish("declined", exit_code_for(findings), shown=True)
+    applied = apply_plan(plan, _apply_options(opts, installer))
+    if not opts.as_json:
+        _say("csm-doctor: checking again...")
+    after_facts = probe_machine(target, opts.offline, opts.level, given)
+    overlay_profile(after_facts, {**(read_block(profile) if profile else {}),
+                                  **applied.profile_variables})
+    after = _judge(after_facts, recipe, _checkpoints(recipe, after_facts, opts))
+    outcome = compare(findings, after)
+    code = EXIT_FAILED if applied.failed or outcome.remaining else EXIT_OK
+    return report.applied(applied, after, outcome, code)
+
+
+def _apply_options(opts: FixOptions, installer: Any, take_snapshot: bool = True) -> ApplyOptions:
+    from csm_doctor.fix import render
+
+    echo = (lambda line: click.echo(f"      │ {line}", err=True)) if opts.verbose else None
+    human = not opts.as_json
+    return ApplyOptions(
+        installer=installer, step_timeout=opts.step_timeout, endpoint=os.environ.get("HF_ENDPOINT") or None,
+        progress=sys.stderr.isatty(), timeout_scale=_scale(), echo=echo,
+        on_start=render.progress_start if human else None,
+        on_done=render.progress_done if human else None, log=_say, take_snapshot=take_snapshot)
+
+
+class _Report:
+    """Everything fix prints: the human view, or the one JSON object."""
+
+    def __init__(self, opts: FixOptions, recipe: Any, reason: str | None, facts: dict[str, Any],
+                 target: str, installer: Any, plan: list[Action], findings: list[Finding]) -> None:
+        self.opts, self.recipe, self.reason, self.facts = opts, recipe, reason, facts
+        self.target, self.installer, self.plan, self.findings = target, installer, plan, findings
+        self.plan_shown = False
+
+    def header(self) -> list[str]:
+        python = self.facts.get("python") or {}
+        venv = {True: "a virtual environment", False: "NOT a virtual environment"}.get(
+            python.get("in_venv"), "venv unknown")
+        lines = [f"csm-doctor fix · recipe {self.recipe.id}: {self.recipe.title}"]
+        if self.reason:
+            lines.append(f"  chosen for this machine: {self.reason} (--recipe ID to choose another)")
+        lines.append(f"  environment under test: {self.target} ({venv})")
+        lines.append(f"  packages go in with {self.installer.describe()}")
+        if self.opts.facts_file:
+            lines.append(f"  planned from {self.opts.facts_file}: nothing is run (--facts plans only)")
+        elif self.opts.dry_run:
+            lines.append("  --dry-run: nothing is run")
+        return lines
+
+    def show_plan(self) -> None:
+        if self.opts.as_json or self.plan_shown:
+            return
+        from csm_doctor.fix.render import render_plan
+
+        render_plan(self.plan, self.header())
+        self.plan_shown = True
+
+    def _json(self, mode: str, code: int, **fields: Any) -> None:
+        from csm_doctor.render.json_out import emit, envelope
+
+        fields.setdefault("results", [])
+        fields.setdefault("findings", [f.to_json() for f in self.findings])
+        failing = [f.id for f in self.findings if f.status is Status.FAIL]
+        fields.setdefault("fixed", [])
+        fields.setdefault("remaining", list(dict.fromkeys(failing)))
+        emit(envelope(
+            "fix", mode=mode,
+            recipe={"id": self.recipe.id, "title": self.recipe.title, "path": self.recipe.path,
+                    "selected": "auto" if self.reason else "given", "reason": self.reason},
+            target={"python": self.target, "in_venv": (self.facts.get("python") or {}).get("in_venv"),
+                    "installer": {"tool": self.installer.tool, "uv": self.installer.uv,
+                                  "version": self.installer.version}},
+            plan=[a.to_json() for a in self.plan], **fields, exit_code=code))
+
+    def finish(self, mode: str, code: int, shown: bool = False) -> int:
+        if self.opts.as_json:
+            self._json(mode, code)
+        elif not shown:
+            self.show_plan()
+        return code
+
+    def refuse(self, reason: str) -> int:
+        _say(f"csm-doctor: {reason}")
+        if self.opts.as_json:
+            self._json("refused", EXIT_INPUT, refused=reason)
+        else:
+            self.show_plan()
+        return EXIT_INPUT
+
+    def applied(self, applied: Any, after: list[Finding], outcome: Any, code: int) -> int:
+        if self.opts.as_json:
+            self._json("apply", code, results=[r.to_json() for r in applied.results],
+                       snapshot=applied.snapshot, rolled_back=applied.rolled_back,
+                       findings=[f.to_json() for f in after],
+                       fixed=list(dict.fromkeys(f.id for f in outcome.fixed)),
+                       remaining=list(dict.fromkeys(f.id for f in outcome.remaining)),
+                       changes=outcome.changes)
+        else:
+            from csm_doctor.fix.render import render_outcome
+
+            render_outcome(self.plan, applied.results, outcome, code, applied.rolled_back)
+        return code
+
+
+# ------------------------------------------------------------------ --undo
+
+def run_undo(opts: FixOptions) -> int:
+    from csm_doctor.commands.common import validate_python
+    from csm_doctor.errors import InputError
+    from csm_doctor.fix import actions as kinds
+    from csm_doctor.fix import snapshot
+    from csm_doctor.fix.installer import choose_installer
+    from csm_doctor.fix.profile import read_block, written_profiles
+
+    validate_python(opts.python)
+    target = _target_python(opts.python)
+    try:
+        listing = snapshot.list_distributions(target)
+    except snapshot.SnapshotError as exc:
+        raise InputError.single(None, str(exc), key="--python") from None
+    snap = snapshot.load_last(listing.prefix)
+    installer, get_uv = choose_installer(opts.installer, target, "pip" in listing.dists)
+    plan: list[Action] = snapshot.restore_actions(snap, listing, installer) if snap else []
+    if get_uv and plan:
+        from csm_doctor.fix.installer import get_uv_command
+
+        plan.insert(0, Action("get-uv", kinds.GET_UV, "install uv into csm-doctor's own environment",
+                              argv=get_uv_command()))
+    profiles = [p for p in written_profiles() if read_block(Path(p))]
+    if profiles:
+        plan.append(Action("undo-profile", kinds.PROFILE,
+                           f"remove csm-doctor's block from {', '.join(profiles)}",
+                           shown=f"(delete the '# >>> csm-doctor >>>' block in {', '.join(profiles)})",
+                           payload={"remove": profiles}))
+    undo = _Undo(opts, target, listing, snap, installer, plan)
+    if snap is None and not profiles:
+        return undo.finish("undo", EXIT_OK, f"nothing to undo: csm-doctor fix has not changed "
+                                            f"{listing.prefix}")
+    if not plan:
+        return undo.verify_and_finish([])
+    if any(a.changes_packages for a in plan) and not listing.in_venv and not opts.allow_system:
+        return undo.finish("refused", EXIT_INPUT, f"refusing to change the packages of "
+                                                  f"{listing.prefix}: it is not a virtual environment "
+                                                  "(--allow-system to do it anyway)")
+    undo.show()
+    if opts.dry_run:
+        return undo.finish("dry-run", EXIT_FAILED, None)
+    go, refusal = _confirm(opts, plan, "Undo with")
+    if refusal:
+        return undo.finish("refused", EXIT_INPUT, refusal)
+    if not go:
+        return undo.finish("declined", EXIT_FAILED, "nothing was changed")
+    applied = apply_plan(plan, _apply_options(opts, installer, take_snapshot=False))
+    return undo.verify_and_finish(applied.results)
+
+
+class _Undo:
+    def __init__(self, opts: FixOptions, target: str, listing: Any, snap: Any, installer: Any,
+                 plan: list[Action]) -> None:
+        self.opts, self.target, self.listing, self.snap = opts, target, listing, snap
+        self.installer, self.plan = installer, plan
+        self.shown = False
+
+    def show(self) -> None:
+        if self.opts.as_json or self.shown:
+            return
+        from csm_doctor.fix.render import render_plan
+
+        created = f" taken {self.snap.created}" if self.snap else ""
+        render_plan(self.plan, [f"csm-doctor fix --undo · {self.listing.prefix}",
+                                f"  back to the snapshot{created}" if self.snap else
+                                "  no package snapshot; profile blocks only",
+                                f"  packages go in with {self.installer.describe()}"])
+        self.shown = True
+
+    def verify_and_finish(self, results: list[ActionResult]) -> int:
+        from csm_doctor.fix import snapshot
+
+        problems: list[str] = []
+        if self.snap is not None:
+            problems = snapshot.verify(self.snap, snapshot.list_distributions(self.target),
+                                       snapshot.pip_freeze(self.target))
+        failed = any(r.status == "failed" for r in results)
+        code = EXIT_FAILED if problems or failed else EXIT_OK
+        message = ("the environment matches the snapshot (pip freeze compared)" if not problems
+                   else "still different from the snapshot: " + "; ".join(problems))
+        return self.finish("undo", code, message, results=results, differences=problems)
+
+    def finish(self, mode: str, code: int, message: str | None, results: list[ActionResult] = (),
+               differences: list[str] | None = None) -> int:
+        if message:
+            _say(f"csm-doctor: {message}")
+        if self.opts.as_json:
+            from csm_doctor.render.json_out import emit, envelope
+
+            emit(envelope("fix", mode=mode, target={"python": self.target, "prefix": self.listing.prefix,
+                                                    "in_venv": self.listing.in_venv},
+                          snapshot=self.snap.path if self.snap else None,
+                          plan=[a.to_json() for a in self.plan],
+                          results=[r.to_json() for r in results], findings=[], fixed=[], remaining=[],
+                          verified=(not differences) if mode == "undo" and self.snap else None,
+                          differences=differences or [], message=message, exit_code=code))
+        elif mode in ("refused", "dry-run"):
+            self.show()
+        return code

@@ -1,0 +1,456 @@
+"""Pure planning: failing findings + facts + recipe → an ordered list of idempotent actions.
+
+No I/O: what the planner needs to know about the machine beyond the facts
+(which installer, what is in the Hugging Face cache, which package managers
+are on PATH, the profile's current block) is handed in as data, so a saved
+facts document from any machine is planned exactly as on that machine.
+
+Every failing finding ends up in some action: one csm-doctor runs (installs,
+downloads, a profile block) or advice it only prints (drivers, CANN, access
+requests, hardware). The order is the order things must happen in: conflicting
+packages out, torch's build in first (everything else depends on it), then the
+pinned packages, the recipe's own pip commands, the environment, checkpoints,
+system tools and, last, the advice.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from csm_doctor.facts import get_path
+from csm_doctor.findings import Finding, Status
+from csm_doctor.fix import actions as kinds
+from csm_doctor.fix.actions import Action, FindingRef, changes_gpu_settings, shell_join
+from csm_doctor.fix.download import FileState
+from csm_doctor.fix.installer import UV, Installer, get_uv_command
+from csm_doctor.fix.system import install_command as system_install
+from csm_doctor.recipe import PackageReq, Recipe, canonical_name
+
+PACKAGE_CHECKS = ("packages-installed", "packages-pinned")
+DRIVER_PAGE = "https://www.nvidia.com/Download/index.aspx"
+# Access states (facts hf.repos) under which a download can only fail.
+BLOCKED_ACCESS = {
+    "no-token": "hf-token-missing", "token-invalid": "hf-token-invalid",
+    "not-requested": "hf-gated-no-access", "pending": "hf-gated-no-access",
+    "rejected": "hf-gated-no-access", "no-access": "hf-gated-no-access",
+}
+# Options of a recipe's pip command that would install somewhere other than the target.
+_ELSEWHERE = ("--user", "-t", "--target", "--prefix", "--root", "--python")
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    """Everything the planner reads."""
+
+    facts: dict[str, Any]
+    recipe: Recipe
+    findings: list[Finding]
+    installer: Installer
+    checkpoints: list[FileState] = field(default_factory=list)
+    downloads: str = "on"                  # on | offline | off
+    profile: Path | None = None            # --write-profile: the file to write
+    run_system: bool = False
+    is_root: bool = False
+    package_managers: dict[str, str] = field(default_factory=dict)
+    get_uv: bool = False                   # uv must first be installed into csm-doctor's env
+
+
+def make_plan(inp: PlanInput) -> list[Action]:
+    return _Planner(inp).build()
+
+
+def key(finding: Finding) -> tuple[str, str | None, str | None]:
+    """What identifies one finding across two evaluations (before and after fixing)."""
+    return finding.id, finding.check, finding.subject
+
+
+def _ref(finding: Finding) -> FindingRef:
+    return FindingRef(finding.id, finding.subject, finding.check)
+
+
+class _Planner:
+    def __init__(self, inp: PlanInput) -> None:
+        self.inp = inp
+        self.facts = inp.facts
+        self.os_name = (inp.facts.get("os") or {}).get("name")
+        self.failing = [f for f in inp.findings if f.status is Status.FAIL]
+        self.handled: set[tuple] = set()
+        self.packages = inp.recipe.packages_for(self.os_name)
+        self.installed: dict[str, str] = inp.facts.get("packages") or {}
+        self.ids: set[str] = set()
+
+    # ------------------------------------------------------------ helpers
+
+    def _take(self, findings: list[Finding]) -> tuple[FindingRef, ...]:
+        for f in findings:
+            self.handled.add(key(f))
+        return tuple(_ref(f) for f in findings)
+
+    def _id(self, base: str) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")
+        candidate, n = slug, 2
+        while candidate in self.ids:
+            candidate, n = f"{slug}-{n}", n + 1
+        self.ids.add(candidate)
+        return candidate
+
+    def _pkg(self, name: str | None) -> PackageReq | None:
+        wanted = canonical_name(name or "")
+        return next((p for p in self.packages if p.key == wanted), None)
+
+    def _fact(self, dotted: str) -> Any:
+        return get_path(self.facts, dotted)
+
+    def _advice(self, findings: list[Finding], description: str, shown: str,
+                kind: str = kinds.ADVICE, base: str | None = None) -> Action:
+        if changes_gpu_settings(shown):
+            shown = ("(a GPU clock/power/compute-mode change was suggested; csm-doctor never "
+                     "plans one: on a shared machine it affects every other user)")
+        return Action(self._id(base or f"advice-{findings[0].id if findings else kind}"), kind,
+                      description, self._take(findings), runs=False, shown=shown)
+
+    # ------------------------------------------------------------ the plan
+
+    def build(self) -> list[Action]:
+        python_blocked = [f for f in self.failing if f.id == "python-version-unsupported"]
+        plan: list[Action] = []
+        if not python_blocked:
+            plan += self._conflicts()
+            plan += self._torch()
+            plan += self._packages()
+        plan += self._environment()
+        plan += self._downloads()
+        plan += self._system_tools()
+        plan += self._remaining_advice()
+        if self.inp.get_uv and self.inp.installer.tool == UV and any(a.changes_packages for a in plan):
+            plan.insert(0, Action(self._id("get-uv"), kinds.GET_UV,
+                                  "install uv into csm-doctor's own environment (--installer uv)",
+                                  argv=get_uv_command()))
+        return plan
+
+    def _conflicts(self) -> list[Action]:
+        out = []
+        for f in self.failing:
+            if f.check != "packages-conflicts":
+                continue
+            clashes = [c for c in (f.observed or []) if isinstance(c, str)]
+            if not clashes:
+                continue
+            out.append(Action(self._id(f"uninstall-{'-'.join(clashes)}"), kinds.UNINSTALL,
+                              f"uninstall {', '.join(clashes)}: on {self.os_name or 'this OS'} "
+                              f"{f.subject} replaces it",
+                              self._take([f]), argv=self.inp.installer.uninstall(clashes)))
+        return out
+
+    # ------------------------------------------------------------ torch
+
+    def _torch(self) -> list[Action]:
+        from csm_doctor.knowledge import variant_cuda
+        from csm_doctor.rules import RuleContext
+        from csm_doctor.rules.torch import proposed_variant
+
+        pins = [p for p in self.packages if p.index == "pytorch"]
+        if not pins:
+            return []
+        gpus = self._fact("nvidia.gpus") or []
+        variant = proposed_variant(RuleContext(self.facts, self.inp.recipe, None, None)) if gpus \
+            else self._cpu_variant()
+        installed_torch = self._fact("torch.version") or self.installed.get("torch")
+        build_fixable = bool(variant and installed_torch and variant != self._fact("torch.variant"))
+        names = {p.name for p in pins}
+        triggers = []
+        for f in self.failing:
+            if f.check in PACKAGE_CHECKS and f.subject in names:
+                triggers.append(f)
+            elif f.id in ("torch-cpu-build", "torchaudio-torch-mismatch"):
+                triggers.append(f)
+            elif f.id == "cuda-arch-unsupported" and f.check == "torch-arch" and build_fixable:
+                triggers.append(f)
+            elif f.id == "nvidia-driver-too-old" and build_fixable and \
+                    variant_cuda(variant or "") != self._fact("torch.cuda"):
+                triggers.append(f)
+        if not triggers or (gpus and variant is None):
+            return []  # no build of the pin runs on this driver/GPU: the advice says why
+        version = self._torch_version(pins)
+        requirements = [self._torch_requirement(p, version, variant) for p in pins]
+        index_url = self.inp.recipe.torch_index_url.format(variant=variant) if variant else None
+        replacing = any(p.key in self.installed for p in pins)
+        where = f" from PyTorch's {variant} index" if variant else ""
+        why = self._variant_reason(variant, gpus) if variant and gpus else ""
+        return [Action(self._id("torch"), kinds.REINSTALL if replacing else kinds.INSTALL,
+                       f"{'replace' if replacing else 'install'} {' + '.join(requirements)}{where}{why}",
+                       self._take(triggers),
+                       argv=self.inp.installer.install(requirements, index_url=index_url))]
+
+    def _cpu_variant(self) -> str | None:
+        """No NVIDIA GPU, a recipe that runs on the CPU: PyTorch's CPU wheels, not PyPI's CUDA ones."""
+        recipe = self.inp.recipe
+        if self.os_name in ("linux", "windows") and "cpu" in recipe.accelerators_for(self.os_name) \
+                and "{variant}" in recipe.torch_index_url and not self._fact("nvidia.pci_devices"):
+            return "cpu"
+        return None
+
+    def _torch_version(self, pins: list[PackageReq]) -> str | None:
+        """The torch release to pin: the recipe's exact pin, else the installed one if it fits."""
+        from csm_doctor.knowledge import base_release
+
+        torch = next((p for p in pins if p.key == "torch"), None)
+        if torch is None:
+            return None
+        exact = _exact(torch.spec)
+        if exact:
+            return exact
+        for candidate in (base_release(self.installed.get("torch")), self.inp.recipe.torch_version):
+            if candidate and _allows(torch.spec, candidate):
+                return candidate
+        return None
+
+    @staticmethod
+    def _torch_requirement(pin: PackageReq, torch_version: str | None, variant: str | None) -> str:
+        version = _exact(pin.spec) or (torch_version if pin.key in ("torch", "torchaudio") else None)
+        if version and variant:
+            return f"{pin.name}=={version}+{variant}"
+        if version:
+            return f"{pin.name}=={version}"
+        return f"{pin.name}{pin.spec}"
+
+    def _variant_reason(self, variant: str, gpus: list[dict[str, Any]]) -> str:
+        driver = self._fact("nvidia.driver_version")
+        gpu = gpus[0].get("name") if gpus else None
+        parts = [x for x in (f"driver {driver}" if driver else "", gpu or "") if x]
+        return f" (fits {', '.join(parts)})" if parts else ""
+
+    # ------------------------------------------------------------ other packages
+
+    def _packages(self) -> list[Action]:
+        plain: list[tuple[str, Finding]] = []
+        out: list[Action] = []
+        for f in self.failing:
+            if f.check not in PACKAGE_CHECKS or key(f) in self.handled:
+                continue
+            pkg = self._pkg(f.subject)
+            if pkg is None or pkg.index == "pytorch":
+                continue
+            if pkg.install:
+                out.append(self._recipe_command(pkg, f))
+            elif pkg.source:
+                out.append(self._source(pkg, f))
+            else:
+                plain.append((self._requirement(pkg), f))
+        for f in self.failing:
+            if f.id == "torchaudio-backend-missing" and key(f) not in self.handled:
+                plain.append(("soundfile", f))
+        if plain:
+            order = {p.name: i for i, p in enumerate(self.packages)}
+            plain.sort(key=lambda item: order.get(item[1].subject or "", len(order)))
+            requirements = list(dict.fromkeys(req for req, _ in plain))
+            labels = ", ".join(f"{req} ({self._now(req)})" for req in requirements)
+            out.insert(0, Action(self._id("packages"), kinds.INSTALL, f"install {labels}",
+                                 self._take([f for _, f in plain]),
+                                 argv=self.inp.installer.install(requirements)))
+        return out
+
+    def _now(self, requirement: str) -> str:
+        version = self.installed.get(canonical_name(_name(requirement)))
+        return f"now {version}" if version else "missing"
+
+    def _requirement(self, pkg: PackageReq) -> str:
+        if pkg.key == "triton-windows":  # the minor that pairs with the installed (or pinned) torch
+            from csm_doctor.knowledge import base_release
+            from csm_doctor.knowledge.tables import triton_windows_spec
+
+            torch = base_release(self.installed.get("torch")) or self.inp.recipe.torch_version
+            spec = triton_windows_spec(torch) if torch else None
+            if spec:
+                return spec
+        return f"{pkg.name}{pkg.spec}"
+
+    def _source(self, pkg: PackageReq, finding: Finding) -> Action:
+        requirement = f"{pkg.name} @ {pkg.source}"
+        tools = self._fact("tools")
+        if (pkg.source or "").startswith("git+") and isinstance(tools, dict) and not tools.get("git"):
+            return self._advice([finding], f"{pkg.name} is installed from git, and git is not on "
+                                           "PATH: install git, then run csm-doctor fix again",
+                                shell_join(["pip", "install", requirement]), base=f"git-{pkg.name}")
+        return Action(self._id(f"source-{pkg.name}"), kinds.INSTALL,
+                      f"install {pkg.name} from {pkg.source}", self._take([finding]),
+                      argv=self.inp.installer.install([requirement]))
+
+    def _recipe_command(self, pkg: PackageReq, finding: Finding) -> Action:
+        """The recipe's own `install:`: run when it is a pip install, printed otherwise (conda)."""
+        rest = _pip_install_arguments(pkg.install or "")
+        if rest is None or any(word.split("=", 1)[0] in _ELSEWHERE for word in rest):
+            return self._advice([finding], f"{pkg.name}: the recipe installs it with a command "
+                                           "csm-doctor does not run; run it in the environment",
+                                pkg.install or "", base=f"command-{pkg.name}")
+        return Action(self._id(f"command-{pkg.name}"), kinds.PIP_COMMAND,
+                      f"{pkg.name}: the recipe's command `{pkg.install}`, into the target",
+                      self._take([finding]), argv=self.inp.installer.install([], extra_args=tuple(rest)))
+
+    # ------------------------------------------------------------ environment
+
+    def _environment(self) -> list[Action]:
+        wanted = [f for f in self.inp.findings if f.id == "env-var-missing" and f.check == "env-vars"
+                  and f.status in (Status.FAIL, Status.WARN) and f.subject]
+        out: list[Action] = []
+        to_write: list[tuple[Finding, str]] = []
+        for f in wanted:
+            name, value = str(f.subject), str(f.expected if f.expected is not None else "1")
+            if self.os_name == "windows":
+                out.append(self._advice([f], f"set {name}={value} for your user (new terminals see it)",
+                                        f"setx {name} {_win_quote(value)}", kind=kinds.ENV,
+                                        base=f"env-{name}"))
+            elif self.inp.profile is not None:
+                to_write.append((f, value))
+            else:
+                out.append(self._advice([f], f"set {name}={value} in your shell (add it to your "
+                                             "shell profile, or rerun with --write-profile)",
+                                        f"export {name}={shlex.quote(value)}", kind=kinds.ENV,
+                                        base=f"env-{name}"))
+        if to_write and self.inp.profile is not None:
+            from csm_doctor.fix.profile import export_line
+
+            lines = [export_line(self.inp.profile, str(f.subject), v) for f, v in to_write]
+            out.insert(0, Action(
+                self._id("profile"), kinds.PROFILE,
+                f"write {', '.join(f'{f.subject}={v}' for f, v in to_write)} to {self.inp.profile} "
+                "(a marked csm-doctor block; --undo removes it)",
+                self._take([f for f, _ in to_write]),
+                shown=f"{'; '.join(lines)}  >> {self.inp.profile}",
+                payload={"path": str(self.inp.profile),
+                         "variables": {str(f.subject): v for f, v in to_write}}))
+        return out
+
+    # ------------------------------------------------------------ checkpoints
+
+    def _downloads(self) -> list[Action]:
+        if self.inp.downloads == "off":
+            return []
+        by_repo: dict[str, list[FileState]] = {}
+        for state in self.inp.checkpoints:
+            if state.state in ("missing", "corrupt") or (state.state == "unknown"
+                                                           and state.hub == "huggingface"):
+                by_repo.setdefault(state.repo, []).append(state)
+        out = []
+        for repo, states in by_repo.items():
+            subjects = {s.subject for s in states}
+            findings = [f for f in self.failing if f.check == "checkpoint-files" and f.subject in subjects]
+            files = [s.filename for s in states]
+            shown = shell_join(["hf", "download", repo, *files])
+            hub = states[0].hub
+            access = ((self._fact("hf.repos") or {}).get(repo) or {}).get("state")
+            if repo in self.inp.recipe.gated_repos and self._fact("hf.token_present") is False:
+                access = "no-token"
+            size = self._size_hint(repo)
+            if hub != "huggingface":
+                out.append(self._advice(findings, f"{repo} is on {hub}: download it with its own tool",
+                                        f"modelscope download --model {repo} {' '.join(files)}",
+                                        base=f"download-{repo}"))
+            elif access in BLOCKED_ACCESS:  # the access finding gets its own advice below
+                out.append(self._advice(findings, f"{repo} cannot be downloaded yet ({access}): "
+                                                  f"fix {BLOCKED_ACCESS[access]} first, then run "
+                                                  "csm-doctor fix again", shown,
+                                        base=f"download-{repo}"))
+            elif self.inp.downloads == "offline":
+                out.append(self._advice(findings, f"download {', '.join(files)} from {repo}{size} "
+                                                  "(offline: run csm-doctor fix without --offline)",
+                                        shown, base=f"download-{repo}"))
+            else:
+                verb = "fetch again" if any(s.state == "corrupt" for s in states) else "download"
+                out.append(Action(self._id(f"download-{repo}"), kinds.DOWNLOAD,
+                                  f"{verb} {', '.join(files)} from {repo}{size} into the Hugging Face "
+                                  "cache (resumable, verified against the Hub's hashes)",
+                                  self._take(findings), shown=shown,
+                                  payload={"repo": repo, "files": files}))
+        return out
+
+    def _size_hint(self, repo: str) -> str:
+        for entry in self.inp.recipe.checkpoints:
+            if entry.get("repo") == repo and entry.get("size_mb"):
+                return f" (about {entry['size_mb'] / 1000:.1f} GB)"
+        return ""
+
+    # ------------------------------------------------------------ system tools
+
+    def _system_tools(self) -> list[Action]:
+        out = []
+        for f in self.failing:
+            if f.check != "system-tools" or not f.subject or key(f) in self.handled:
+                continue
+            command = system_install(f.subject, self.os_name, self._fact("os.distro.id"),
+                                     self.inp.package_managers)
+            if command is None:
+                continue
+            may_run = not command.needs_root or self.inp.is_root
+            note = f" ({command.note})" if command.note else ""
+            if self.inp.run_system and may_run and command.manager in self.inp.package_managers:
+                out.append(Action(self._id(f"system-{f.subject}"), kinds.SYSTEM,
+                                  f"install {f.subject} with {command.manager}{note}",
+                                  self._take([f]), argv=command.argv))
+                continue
+            if command.needs_root and not self.inp.is_root:
+                why = "it needs root: run it yourself (csm-doctor never runs sudo)"
+            else:
+                why = "--run-system runs it"
+            out.append(self._advice([f], f"install {f.subject} with {command.manager}{note}: {why}",
+                                    command.as_printed() if not self.inp.is_root else shell_join(command.argv),
+                                    kind=kinds.SYSTEM, base=f"system-{f.subject}"))
+        return out
+
+    # ------------------------------------------------------------ the rest
+
+    def _remaining_advice(self) -> list[Action]:
+        out = []
+        for f in self.failing:
+            if key(f) in self.handled:
+                continue
+            out.append(self._advice([f], f.title, self._advice_text(f)))
+        return out
+
+    def _advice_text(self, f: Finding) -> str:
+        fix = f.fix or "see docs/diagnoses.md for this id"
+        if f.id in ("nvidia-driver-missing", "nvidia-driver-too-old"):
+            return f"{fix}; drivers: {DRIVER_PAGE} (Ubuntu: sudo ubuntu-drivers install; then reboot)"
+        return fix  # the rules' own fixes already say `source .../set_env.sh` for CANN
+
+
+def _exact(spec: str) -> str | None:
+    """The version of a single '==X' pin (local label dropped), else None."""
+    match = re.fullmatch(r"\s*===?\s*([0-9][^,;\s+*]*)(\+[^,;\s]*)?\s*", spec or "")
+    return match.group(1) if match else None
+
+
+def _allows(spec: str, version: str) -> bool:
+    try:
+        return SpecifierSet(spec or "").contains(version, prereleases=True)
+    except InvalidSpecifier:
+        return False
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~;\[@]", requirement, maxsplit=1)[0]
+
+
+def _pip_install_arguments(command: str) -> list[str] | None:
+    """The arguments after `pip install` (or `python -m pip install`), None for anything else."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if any(w in ("&&", "||", ";", "|", ">", "<") for w in words):
+        return None
+    if words and re.fullmatch(r"pip3?(\.\d+)?", words[0]) and words[1:2] == ["install"]:
+        return words[2:]
+    if words and re.fullmatch(r"python(3(\.\d+)?)?", words[0]) and words[1:4] == ["-m", "pip", "install"]:
+        return words[4:]
+    return None
+
+
+def _win_quote(value: str) -> str:
+    return f'"{value}"' if re.search(r"\s", value) else value

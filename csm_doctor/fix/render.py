@@ -1,0 +1,112 @@
+"""The human view of a fix: the plan, each step as it runs, and what the re-check says.
+
+The plan and the outcome go to stdout; progress while steps run goes to stderr,
+so `fix --yes > log.txt` keeps a readable record and a terminal still shows
+what is happening. Same symbols and colour rules as `check` (render/human.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from csm_doctor.fix.actions import Action
+from csm_doctor.render.human import STYLE, _console, symbols_for, writable
+
+
+def render_plan(plan: list[Action], header: list[str], stream: TextIO | None = None,
+                note: str | None = None) -> None:
+    from rich.text import Text
+
+    stream = stream or sys.stdout
+    sym = symbols_for(stream)
+    console = _console(writable(stream))
+    for i, line in enumerate(header):
+        console.print(Text(line, style="bold" if i == 0 else "dim"))
+    console.print()
+    if not plan:
+        console.print(Text(f"{sym['pass']} Nothing to fix: no failing check has a step to take.",
+                           style="green"))
+        return
+    runs = sum(1 for a in plan if a.runs)
+    console.print(Text(f"Plan: {len(plan)} step{'s' * (len(plan) != 1)} "
+                       f"({runs} to run, {len(plan) - runs} advice for you)", style="bold"))
+    for i, action in enumerate(plan, 1):
+        line = Text(f"  {i:>2}. ")
+        line.append(f"{action.kind:<11}", style="cyan" if action.runs else "yellow")
+        line.append(action.description)
+        console.print(line)
+        if action.command:
+            prefix = "$" if action.runs else "you:"
+            console.print(Text(f"        {prefix} {action.command}", style="dim"))
+        if action.addresses:
+            labels = ", ".join(dict.fromkeys(ref.label() for ref in action.addresses))
+            console.print(Text(f"        {'fixes' if action.runs else 'for'}: {labels}", style="dim"))
+    if note:
+        console.print()
+        console.print(Text(note, style="yellow"))
+
+
+def progress_start(action: Action, index: int, total: int, stream: TextIO | None = None) -> None:
+    stream = writable(stream or sys.stderr)
+    stream.write(f"[{index}/{total}] {action.description}\n")
+    stream.flush()
+
+
+def progress_done(action: Action, result: Any, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
+    sym = symbols_for(stream)
+    mark = {"ok": sym["pass"], "failed": sym["fail"]}.get(result.status, sym["skip"])
+    out = writable(stream)
+    out.write(f"      {mark} {result.status} ({result.seconds:.1f} s)"
+              + (f": {result.message}" if result.status != "ok" or action.kind == "download" else "")
+              + "\n")
+    out.flush()
+
+
+def render_outcome(plan: list[Action], results: list[Any], outcome: Any, code: int,
+                   rolled_back: bool | None, stream: TextIO | None = None) -> None:
+    from rich.text import Text
+
+    stream = stream or sys.stdout
+    sym = symbols_for(stream)
+    console = _console(writable(stream))
+    by_id = {a.id: a for a in plan}
+    console.print()
+    console.print(Text("Results:", style="bold"))
+    for result in results:
+        action = by_id.get(result.id)
+        if action is None or not action.runs:
+            continue
+        state = {"ok": "pass", "failed": "fail"}.get(result.status, "skip")
+        line = Text("  ")
+        line.append(f"{sym[state]} ", style=STYLE[state])
+        line.append(f"{action.description} ({result.seconds:.1f} s)")
+        console.print(line)
+        if result.status != "ok" or action.kind == "download":
+            console.print(Text(f"      {result.message}", style="dim" if result.status == "ok" else "red"))
+    console.print()
+    console.print(Text("Re-check:", style="bold"))
+    for change in outcome.changes:
+        fixed = change["after"] != "fail"
+        state = "pass" if fixed else "fail"
+        line = Text("  ")
+        line.append(f"{sym[state]} ", style=STYLE[state])
+        label = change["id"] + (f" ({change['subject']})" if change["subject"] else "")
+        line.append(f"{'fixed' if fixed else ('new' if change['before'] != 'fail' else 'remains')}: {label}")
+        if not fixed:
+            line.append(f" · {change['title']}", style="dim")
+        console.print(line)
+    if not outcome.changes:
+        console.print(Text("  nothing was failing", style="dim"))
+    console.print()
+    if code == 0:
+        console.print(Text(f"{sym['pass']} Fixed: the re-check finds nothing failing.", style="green"))
+    else:
+        advice = sum(1 for a in plan if not a.runs)
+        hint = f" {advice} step{'s' * (advice != 1)} above are yours to do." if advice else ""
+        console.print(Text(f"{sym['warn']} {len(outcome.remaining)} failing check"
+                           f"{'s' * (len(outcome.remaining) != 1)} remain.{hint}", style="red"))
+    if rolled_back is False:
+        console.print(Text("  The environment could not be put back exactly: "
+                           "run `csm-doctor fix --undo`.", style="red"))
