@@ -1,0 +1,70 @@
+"""The lint checks (checks/90-lint.yaml) as `check` sees them.
+
+Most of them judge a user's file (a training YAML, a dataset), which `check` does not
+have, so in `check` they report nothing: a skip would repeat, under the same diagnosis
+id, what the machine checks already say (`vram-insufficient`, `os-unsupported`, ...).
+Their catalogue entries still give `csm-doctor lint` its ids and fixes, and `triage` its
+log signatures. Two can be judged from the facts alone and are, with the code `csm-doctor
+lint` uses: CosyVoice's `cosyvoice_join` against a torch without `ProcessGroup.options`,
+and pynini's missing wheels.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from csm_doctor.findings import Finding
+from csm_doctor.rules import RuleContext, rule
+
+def _family_gate(ctx: RuleContext) -> tuple[bool, str]:
+    """(applies, why not): a lint check belongs to the setup its name says."""
+    from csm_doctor.lint.kinds import FAMILY_RECIPES, family_of_recipe
+
+    family = ctx.check.name.split("-")[1]
+    if family_of_recipe(ctx.recipe) != family:
+        return False, f"applies to {FAMILY_RECIPES[family]} fine-tuning only"
+    return True, ""
+
+
+@rule("lint_pointer")
+def lint_pointer(ctx: RuleContext) -> Iterable[Finding]:
+    """Judged by `csm-doctor lint PATH` only: nothing to say without the user's file."""
+    return ()
+
+
+@rule("lint_processgroup")
+def lint_processgroup(ctx: RuleContext) -> Iterable[Finding]:
+    from csm_doctor.lint.cosyvoice import processgroup_verdict
+
+    applies, why = _family_gate(ctx)
+    if not applies:
+        yield ctx.skipped(f"{ctx.check.title}: {why}")
+        return
+    torch = ctx.need("torch.version")
+    if processgroup_verdict(torch):
+        yield ctx.warned(f"torch {torch} has no ProcessGroup.options: CosyVoice's cosyvoice_join "
+                         "(cosyvoice/utils/train_utils.py) stops training at the first batch "
+                         "unless it is patched; `csm-doctor lint` on the checkout tells",
+                         observed=torch, expected="torch < 2.5 (the recipe pins 2.3.1)")
+    else:
+        yield ctx.passed(f"torch {torch} has ProcessGroup.options, as cosyvoice_join expects",
+                         observed=torch)
+
+
+@rule("lint_pynini")
+def lint_pynini(ctx: RuleContext) -> Iterable[Finding]:
+    from csm_doctor.lint.cosyvoice import pynini_verdict
+
+    applies, why = _family_gate(ctx)
+    if not applies:
+        yield ctx.skipped(f"{ctx.check.title}: {why}")
+        return
+    verdict = pynini_verdict(ctx.need("os.name"), ctx.fact("os.arch"),
+                             ctx.need("python.version"), ctx.fact("packages"))
+    if verdict is None:
+        yield ctx.skipped(f"{ctx.check.title}: the platform is not known")
+    elif verdict[0] == "ok":
+        yield ctx.passed(verdict[1])
+    else:
+        yield ctx.warned(f"{verdict[1]}: if the checkout's requirements ask for pynini "
+                         "(WeTextProcessing), pip stops at building it")
