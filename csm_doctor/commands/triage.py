@@ -1,4 +1,4 @@
-"""`csm-doctor triage PATH|-`: what a pasted log, issue body or tool output shows."""
+"""`csm-doctor triage PATH|-`: the known problems a pasted log shows, and the facts in it."""
 
 from __future__ import annotations
 
@@ -14,15 +14,17 @@ MAX_TRIAGE_BYTES = 32 * 1024 * 1024
 def read_pasted(source: str) -> str:
     """Text from a file or stdin, whatever the console that wrote it (UTF-16 from PowerShell)."""
     from csm_doctor.errors import InputError
+    from csm_doctor.report.redact import Redactor
 
+    shown = Redactor.for_this_process().text(source)  # the path may hold a user name
     try:
         data = sys.stdin.buffer.read(MAX_TRIAGE_BYTES + 1) if source == "-" else \
             open(source, "rb").read(MAX_TRIAGE_BYTES + 1)
     except OSError as exc:
-        raise InputError.single(source, f"cannot read: {exc.strerror or exc}") from None
+        raise InputError.single(shown, f"cannot read: {exc.strerror or exc}") from None
     if len(data) > MAX_TRIAGE_BYTES:
-        raise InputError.single(source, f"larger than {MAX_TRIAGE_BYTES // 2**20} MiB; "
-                                        "paste the part around the error")
+        raise InputError.single(shown, f"larger than {MAX_TRIAGE_BYTES // 2**20} MiB; "
+                                       "paste the part around the error")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace")
     if len(data) > 1 and data[1:2] == b"\x00" and data[0:1] != b"\x00":
@@ -35,19 +37,30 @@ def read_pasted(source: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the contract).")
 @guarded
 def triage(source: str, as_json: bool) -> int:
-    """Read a pasted log, issue body or tool output and say what it shows."""
+    """Name the known problems in a pasted log, issue body or tool output, root cause first.
+
+    Exit 1 when a known problem is found (a "fail" finding), 0 otherwise.
+    Tokens, keys, home directories and GPU serials are redacted from the output.
+    """
+    from csm_doctor.report.redact import Redactor
     from csm_doctor.triage.extract import extract_facts
+    from csm_doctor.triage.match import match_text
 
     text = read_pasted(source)
     facts, sources = extract_facts(text)
-    origin = "standard input" if source == "-" else source
+    findings = match_text(text, facts, sources)
+    code = 1 if any(f["status"] == "fail" for f in findings) else 0
+    redactor = Redactor.for_this_process()
+    origin = "standard input" if source == "-" else redactor.text(source)
+    facts, findings = redactor.value(facts), redactor.value(findings)
     if as_json:
         from csm_doctor.render.json_out import emit, envelope
 
-        emit(envelope("triage", source=origin, facts=facts, sources=sources, findings=[],
-                      exit_code=0))
+        counts = {status: sum(1 for f in findings if f["status"] == status) for status in ("fail", "warn")}
+        emit(envelope("triage", source=origin, facts=facts, sources=sources, findings=findings,
+                      summary=counts, redactions=redactor.summary(), exit_code=code))
     else:
         from csm_doctor.render.triage import render_triage
 
-        render_triage(facts, sources, origin)
-    return 0
+        render_triage(facts, sources, origin, findings=findings, redactions=redactor.summary())
+    return code

@@ -1,4 +1,4 @@
-"""The human view of `triage`: which tool outputs were found, and what they say."""
+"""The human view of `triage`: the known problems first, then the tool outputs found and their facts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 from typing import Any, TextIO
 
 from csm_doctor.facts import get_path
-from csm_doctor.render.human import _console, symbols_for, writable
+from csm_doctor.render.human import STYLE, _console, symbols_for, writable
 
 LABELS = {
     "nvidia-smi-table": "nvidia-smi", "nvidia-smi-q": "nvidia-smi -q",
@@ -50,24 +50,65 @@ def fact_lines(facts: dict[str, Any]) -> list[str]:
 
 
 def render_triage(facts: dict[str, Any], sources: list[dict[str, Any]], origin: str,
-                  stream: TextIO | None = None) -> None:
+                  stream: TextIO | None = None, findings: list[dict[str, Any]] | None = None,
+                  redactions: list[dict[str, Any]] | None = None) -> None:
     from rich.text import Text
 
     stream = stream or sys.stdout
     sym = symbols_for(stream)
     console = _console(writable(stream))
+    findings = findings or []
+    if findings:
+        render_findings(console, findings, origin, sym)
+        console.print()
     if not sources:
         console.print(Text(f"No tool output recognised in {origin}.", style="yellow"))
         console.print(Text("  csm-doctor reads nvidia-smi (table, -q, -q -x, --query-gpu, -L), "
                            "npu-smi info, ffmpeg -version, torch collect_env and pip freeze/list.",
                            style="dim"))
-        return
-    console.print(Text(f"Found in {origin}:", style="bold"))
-    for source in sources:
-        label = LABELS.get(source.get("kind", ""), source.get("kind", "?"))
-        console.print(Text(f"  {sym['pass']} {label}  (line {source.get('line')}, "
-                           f"{source.get('lines')} lines)"))
-    console.print()
-    console.print(Text("What it shows:", style="bold"))
-    for line in fact_lines(facts):
-        console.print(Text(f"  {line}"))
+    else:
+        console.print(Text(f"Found in {origin}:", style="bold"))
+        for source in sources:
+            label = LABELS.get(source.get("kind", ""), source.get("kind", "?"))
+            console.print(Text(f"  {sym['pass']} {label}  (line {source.get('line')}, "
+                               f"{source.get('lines')} lines)"))
+        console.print()
+        console.print(Text("What it shows:", style="bold"))
+        for line in fact_lines(facts):
+            console.print(Text(f"  {line}"))
+    if not findings:
+        console.print(Text("No known problem recognised (docs/triage.md lists what is).", style="dim"))
+    if redactions:
+        removed = ", ".join(f"{r['count']} × {r['kind']}" for r in redactions)
+        console.print(Text(f"Redacted from this output: {removed}.", style="dim"))
+
+
+def render_findings(console: Any, findings: list[dict[str, Any]], origin: str,
+                    sym: dict[str, str]) -> None:
+    """Each named cause, best first: id and confidence, the evidence lines, the fix."""
+    from rich.text import Text
+
+    fails = sum(1 for f in findings if f["status"] == "fail")
+    console.print(Text(f"Known problems in {origin} ({fails} failing, "
+                       f"{len(findings) - fails} more), root cause first:", style="bold"))
+    for finding in findings:
+        status = finding["status"]
+        head = Text("  ")
+        head.append(f"{sym[status]} ", style=STYLE[status])
+        head.append(finding["id"], style="bold")
+        how = finding["confidence"]
+        if finding.get("explained_by"):
+            how += ", a consequence of " + ", ".join(finding["explained_by"])
+        head.append(f"  ({how})", style="dim")
+        console.print(head)
+        console.print(Text(f"    {finding['title']}"))
+        for evidence in finding.get("evidence") or []:
+            console.print(Text(f"      line {evidence['line']}: {evidence['text']}", style="dim"))
+        more = finding.get("occurrences", 0) - len(finding.get("evidence") or [])
+        if more > 0:
+            console.print(Text(f"      … and {more} more line{'s' * (more != 1)}", style="dim"))
+        for detail in finding.get("details") or []:
+            if not detail.startswith("a consequence of"):
+                console.print(Text(f"    {detail}", style="dim"))
+        if finding.get("fix"):
+            console.print(Text(f"    {sym['arrow']} {finding['fix']}", style="cyan"))

@@ -1,0 +1,571 @@
+"""Name the known problems in a pasted log, root cause first.
+
+The catalogue (checks/*.yaml) gives every check the regexes that recognise
+its problem in a log (`signatures`), so one entry serves `check` and
+`triage`. A signature may start with a regex comment naming its kind:
+
+- (no marker): the message names the problem: a match is *certain*;
+- ``(?#likely)``: a symptom several problems share: *likely*, and *certain*
+  once a ``(?#context)`` line of the same id or the paste's facts agree;
+- ``(?#needs-context)``: counts only next to such a context line (or facts);
+- ``(?#context)``: never a problem on its own (a Windows path, `import
+  torch_npu`): it settles the id's other matches.
+
+A named group ``(?P<subject>...)`` names what is affected (the missing module).
+checks/causes.yaml says which problem causes which: the root is listed first,
+its consequences after it as ``warn`` with ``explained_by``, and a line that
+matches both belongs to the root alone. Facts the paste shows (extract.py)
+settle likely matches through the compatibility tables, and flag a known bad
+combination (an RTX 5090 with torch 2.4) even when no error text is pasted.
+
+Speed: each signature is one ``finditer`` over the whole text (in C), every
+line cut at MAX_LINE characters so no pattern can go quadratic on a huge
+line; the shipped signatures are plain sequences without nested repetition
+(tests/test_triage_match_signatures.py). A 1 MB paste takes well under a
+second (benchmarks/bench_triage_match.py).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from csm_doctor.catalogue import Catalogue, Check
+from csm_doctor.errors import InputError, Problem
+from csm_doctor.facts import get_path
+from csm_doctor.findings import Finding, Status
+from csm_doctor.parsers.textutil import normalize_text
+
+MAX_LINE = 4000  # characters of a line that are searched
+MAX_HITS_PER_SIGNATURE = 200  # a `watch` log repeating one error adds nothing after this
+MAX_EVIDENCE = 5  # lines shown per finding
+EVIDENCE_WIDTH = 300
+CONFIDENCE_RANK = {"certain": 0, "likely": 1}
+FLAGS = ("likely", "context", "needs-context")
+
+_MARKER_RE = re.compile(r"\(\?#([a-z -]*)\)")
+# Colour codes pasted as text: `less` shows ESC as "ESC", terminals copy "^[".
+_LITERAL_ANSI_RE = re.compile(r"(?:ESC|\^\[)\[[0-9;]{0,20}[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One compiled `signatures` entry of a check."""
+
+    check: Check
+    pattern: re.Pattern[str]
+    flags: frozenset[str]
+    source: str
+
+    @property
+    def is_context(self) -> bool:
+        return "context" in self.flags
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A line a signature matched: 1-based line number, the line, where in it."""
+
+    line: int
+    text: str
+    column: int
+    signature: Signature
+    subject: str | None
+
+
+@dataclass
+class _Candidate:
+    """Everything the paste says about one diagnosis id."""
+
+    id: str
+    direct: list[Hit] = field(default_factory=list)
+    context: list[Hit] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- #
+# Loading: signatures from the catalogue, the causes relation
+# --------------------------------------------------------------------------- #
+
+
+def signature_flags(source: str) -> frozenset[str]:
+    """The kinds named in a signature's leading ``(?#...)`` comment."""
+    marker = _MARKER_RE.match(source)
+    return frozenset(marker.group(1).split()) if marker else frozenset()
+
+
+def compile_signatures(catalogue: Catalogue) -> tuple[Signature, ...]:
+    """Every signature of the catalogue, compiled; a bad one is exit 2 naming its check."""
+    compiled, problems = [], []
+    for check in catalogue.checks:
+        for index, source in enumerate(check.signatures):
+            where = f"check '{check.name}' signatures[{index}]"
+            flags = signature_flags(source)
+            unknown = flags - set(FLAGS)
+            try:
+                pattern = re.compile(source, re.MULTILINE)
+            except re.error as exc:
+                problems.append(Problem(f"not a valid regex: {exc}", where))
+                continue
+            if unknown:
+                problems.append(Problem(f"unknown marker {sorted(unknown)} (known: {', '.join(FLAGS)})",
+                                        where))
+                continue
+            compiled.append(Signature(check, pattern, flags, source))
+    if problems:
+        raise InputError("checks/*.yaml", problems)
+    return tuple(compiled)
+
+
+CAUSES_FILE = "causes.yaml"
+
+
+def load_causes(directory: Path | None = None, known_ids: Iterable[str] | None = None
+                ) -> dict[str, frozenset[str]]:
+    """checks/causes.yaml as {root: every id it explains, directly or through others}.
+
+    Unknown ids and loops are bad data: exit 2 with file, line and key.
+    """
+    from csm_doctor.catalogue import _load
+    from csm_doctor.resources import data_dir
+    from csm_doctor.shapes import Key, ListOf, MapOf, Record, Str
+    from csm_doctor.yamlpos import line_for
+
+    kebab = Str(r"[a-z0-9]+(-[a-z0-9]+)*", hint="a diagnosis id")
+    path = (directory or data_dir("checks")) / CAUSES_FILE
+    doc = _load(path, Record({"explains": Key(MapOf(ListOf(kebab), key=kebab), required=True)}))
+    direct = {root: tuple(ids) for root, ids in doc["explains"].items()}
+    problems = []
+    if known_ids is not None:
+        known = set(known_ids)
+        for root, ids in direct.items():
+            for name in (root, *ids):
+                if name not in known:
+                    problems.append(Problem(f"'{name}' is not in checks/diagnoses.yaml",
+                                            f"explains.{root}",
+                                            line_for(doc["__lines__"], ("explains", root))))
+    closure = {root: _reachable(root, direct) for root in direct}
+    for root, reached in closure.items():
+        if root in reached:
+            problems.append(Problem("the relation loops back to this id", f"explains.{root}",
+                                    line_for(doc["__lines__"], ("explains", root))))
+    if problems:
+        raise InputError(str(path), problems)
+    return {root: frozenset(reached) for root, reached in closure.items()}
+
+
+def _reachable(root: str, direct: dict[str, tuple[str, ...]]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(direct.get(root, ()))
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(direct.get(name, ()))
+    return seen
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_matcher() -> tuple[tuple[Signature, ...], dict[str, frozenset[str]]]:
+    """The shipped catalogue's signatures and causes, compiled once per process."""
+    from csm_doctor.catalogue import shipped_catalogue
+
+    catalogue = shipped_catalogue()
+    return compile_signatures(catalogue), load_causes(known_ids=catalogue.diagnoses)
+
+
+# --------------------------------------------------------------------------- #
+# Scanning
+# --------------------------------------------------------------------------- #
+
+
+def paste_lines(text: str) -> list[str]:
+    """The paste as lines, numbered as extract.py numbers them (LF, CRLF and CR each end one).
+
+    Colour codes are gone (real ones and ones pasted as "ESC[1;36m" text).
+    """
+    return [_LITERAL_ANSI_RE.sub("", line).rstrip() for line in normalize_text(text).split("\n")]
+
+
+def scan(lines: list[str], signatures: Iterable[Signature]) -> list[Hit]:
+    """Every (signature, line) match, at most one per pair, in no particular order."""
+    cut = [line[:MAX_LINE] for line in lines]
+    text = "\n".join(cut)
+    starts, position = [], 0
+    for line in cut:
+        starts.append(position)
+        position += len(line) + 1
+    hits = []
+    for signature in signatures:
+        seen_lines: set[int] = set()
+        for match in signature.pattern.finditer(text):
+            index = bisect.bisect_right(starts, match.start()) - 1
+            if index in seen_lines:
+                continue
+            seen_lines.add(index)
+            subject = match.groupdict().get("subject")
+            hits.append(Hit(index + 1, lines[index], match.start() - starts[index], signature,
+                            subject))
+            if len(seen_lines) >= MAX_HITS_PER_SIGNATURE:
+                break
+    return hits
+
+
+# --------------------------------------------------------------------------- #
+# What the paste's facts say (extract.py's facts, judged with the knowledge tables)
+# --------------------------------------------------------------------------- #
+
+Verdict = tuple[bool | None, str | None]  # (the id is confirmed / refuted / unknown, why)
+
+
+def _torch_version(facts: dict[str, Any]) -> str | None:
+    return get_path(facts, "torch.version") or (get_path(facts, "packages") or {}).get("torch")
+
+
+def _gpus(facts: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, compute capability) of every GPU whose capability is known or follows from its name."""
+    from csm_doctor.knowledge.tables import compute_capability_for_name
+
+    out = []
+    for gpu in get_path(facts, "nvidia.gpus") or []:
+        name = gpu.get("name") or "GPU"
+        capability = gpu.get("compute_capability") or compute_capability_for_name(name)
+        if capability:
+            out.append((name, capability))
+    return out
+
+
+def _torch_runs_on(version: str, variant: str | None, capability: str) -> bool | None:
+    """Whether this torch build has kernels for the GPU; every variant of the release if the
+    build's variant is unknown (a plain "2.4.0" from pip freeze)."""
+    from csm_doctor.knowledge.tables import torch_supports_gpu, torch_variants
+
+    if variant:
+        return torch_supports_gpu(version, variant, capability)
+    answers = {torch_supports_gpu(version, name, capability) for name in torch_variants(version)
+               if name.startswith("cu")}
+    return answers.pop() if len(answers) == 1 else None
+
+
+def arch_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
+    from csm_doctor.knowledge.tables import minimum_torch_for_gpu
+    from csm_doctor.triage.extract import torch_variant
+
+    version, gpus = _torch_version(facts), _gpus(facts)
+    if not version or not gpus:
+        return None, None
+    variant = get_path(facts, "torch.variant") or torch_variant(version)
+    if variant and not variant.startswith("cu"):
+        return None, None
+    answers = [(name, cc, _torch_runs_on(version, variant, cc)) for name, cc in gpus]
+    for name, capability, runs in answers:
+        if runs is False:
+            oldest = minimum_torch_for_gpu(capability)
+            hint = f"; the oldest torch with its kernels is {oldest[0]} ({oldest[1]})" if oldest else ""
+            return True, (f"{name} (compute capability {capability}) has no kernels in torch "
+                          f"{version}{hint}")
+    if answers and all(runs is True for _, _, runs in answers):
+        return False, (f"torch {version} has kernels for {', '.join(sorted({n for n, _, _ in answers}))}; "
+                       "the message more likely comes from a CUDA extension built without "
+                       "this GPU's architecture")
+    return None, None
+
+
+def cpu_build_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
+    from csm_doctor.triage.extract import torch_variant
+
+    version = _torch_version(facts)
+    variant = get_path(facts, "torch.variant") or torch_variant(version)
+    if not variant:
+        return None, None
+    if variant.startswith("cpu"):
+        return True, f"torch {version} is a CPU-only build"
+    return False, f"torch {version} is a {variant} build, not a CPU-only one"
+
+
+def driver_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
+    from csm_doctor.knowledge.tables import driver_minimum, driver_supports_cuda
+
+    driver, cuda = get_path(facts, "nvidia.driver_version"), get_path(facts, "torch.cuda")
+    os_name = get_path(facts, "os.name") or "linux"
+    if not (driver and cuda):
+        return None, None
+    answer = driver_supports_cuda(driver, cuda, os_name)
+    if answer == "no":
+        minimum = driver_minimum(cuda, os_name)
+        return True, (f"driver {driver} is older than CUDA {cuda} (torch's build) needs"
+                      + (f" (≥ {minimum})" if minimum else ""))
+    return (False, f"driver {driver} runs CUDA {cuda}") if answer == "yes" else (None, None)
+
+
+def npu_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
+    packages = get_path(facts, "packages") or {}
+    if get_path(facts, "ascend.npus") or "torch-npu" in packages:
+        return True, "the paste shows an Ascend host (npu-smi or torch_npu)"
+    return None, None
+
+
+def windows_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
+    os_name = get_path(facts, "os.name")
+    if os_name == "windows":
+        return True, "the paste shows Windows"
+    if os_name in ("linux", "darwin"):
+        return False, f"the paste shows {os_name}, not Windows"
+    return None, None
+
+
+def python_verdict(facts: dict[str, Any], subjects: list[str]) -> Verdict:
+    from csm_doctor.knowledge.tables import python_supported
+
+    python = get_path(facts, "python.version")
+    for torch_version in subjects:
+        if python and python_supported(torch_version, python, get_path(facts, "os.name")) is False:
+            return True, f"torch {torch_version} has no wheels for Python {python.split()[0]}"
+    return None, None
+
+
+def cpu_build_with_gpu_verdict(facts: dict[str, Any], subjects: list[str]) -> Verdict:
+    """A CPU-only torch on a machine whose paste shows an NVIDIA GPU (for facts alone)."""
+    confirmed, why = cpu_build_verdict(facts, subjects)
+    if confirmed and get_path(facts, "nvidia.gpus"):
+        return True, f"{why}, and the paste shows an NVIDIA GPU"
+    return None, None
+
+
+# Facts that settle an id's likely matches (or refute them: the finding stays likely).
+VERDICTS: dict[str, Callable[[dict[str, Any], list[str]], Verdict]] = {
+    "cuda-arch-unsupported": arch_verdict,
+    "torch-cpu-build": cpu_build_verdict,
+    "nvidia-driver-too-old": driver_verdict,
+    "npu-transformers-mismatch": npu_verdict,
+    "triton-missing-windows": windows_verdict,
+    "python-version-unsupported": python_verdict,
+}
+_SMI = ("nvidia-smi-table", "nvidia-smi-q", "nvidia-smi-xml", "nvidia-smi-csv", "nvidia-smi-list",
+        "nvidia-smi-version")
+# Facts that raise an id with no error text at all (`warn`, likely), and the
+# tool outputs whose first line is cited as its evidence.
+FACTS_ALONE: dict[str, tuple[Callable[[dict[str, Any], list[str]], Verdict], tuple[str, ...]]] = {
+    "cuda-arch-unsupported": (arch_verdict, _SMI + ("collect-env", "pip-freeze", "pip-list")),
+    "nvidia-driver-too-old": (driver_verdict, _SMI + ("collect-env",)),
+    "torch-cpu-build": (cpu_build_with_gpu_verdict, _SMI + ("collect-env", "pip-freeze", "pip-list")),
+}
+
+
+# --------------------------------------------------------------------------- #
+# Matching: hits → findings, root cause first
+# --------------------------------------------------------------------------- #
+
+
+def match_text(text: str, facts: dict[str, Any] | None = None,
+               sources: list[dict[str, Any]] | None = None,
+               catalogue: Catalogue | None = None) -> list[dict[str, Any]]:
+    """The known problems `text` shows, best first, as contract finding objects.
+
+    Each has the contract keys (id, status "fail" or "warn", title, fix, ...)
+    plus "evidence" [{"line", "text"}], "confidence" ("certain"/"likely"),
+    "explained_by" (ids found in the same paste that cause it) and
+    "occurrences" (matching lines). `facts`/`sources` are extract_facts' result.
+    """
+    from csm_doctor.catalogue import shipped_catalogue
+
+    if catalogue is None:
+        catalogue = shipped_catalogue()
+        signatures, causes = shipped_matcher()
+    else:
+        signatures = compile_signatures(catalogue)
+        causes = load_causes(known_ids=catalogue.diagnoses)
+    facts = facts or {}
+    lines = paste_lines(text)
+    candidates = _group(scan(lines, signatures))
+    found = _resolve(candidates, facts, causes)
+    found.extend(_facts_alone(facts, sources or [], lines, found, catalogue))
+    return _ordered(found, causes, catalogue)
+
+
+def _strength(hit: Hit) -> tuple[int, int]:
+    """Which of several hits on one line speaks for it: a plain signature, then one with a subject."""
+    return (0 if not hit.signature.flags else 1 if "likely" in hit.signature.flags else 2,
+            0 if hit.subject else 1)
+
+
+def _group(hits: list[Hit]) -> dict[str, _Candidate]:
+    """Hits per diagnosis id, one per line (two checks of one id may both match it)."""
+    best: dict[tuple[str, bool, int], Hit] = {}
+    for hit in hits:
+        key = (hit.signature.check.id, hit.signature.is_context, hit.line)
+        if key not in best or _strength(hit) < _strength(best[key]):
+            best[key] = hit
+    candidates: dict[str, _Candidate] = {}
+    for hit in sorted(best.values(), key=lambda h: h.line):
+        candidate = candidates.setdefault(hit.signature.check.id, _Candidate(hit.signature.check.id))
+        (candidate.context if hit.signature.is_context else candidate.direct).append(hit)
+    return candidates
+
+
+@dataclass
+class _Found:
+    id: str
+    check: Check
+    hits: list[Hit]
+    confidence: str
+    details: list[str]
+    evidence: list[dict[str, Any]] | None = None  # facts-alone findings cite their sources
+    from_facts: bool = False
+
+    @property
+    def occurrences(self) -> int:
+        return len({h.line for h in self.hits if not h.signature.is_context}) or len(self.evidence or [])
+
+
+def _resolve(candidates: dict[str, _Candidate], facts: dict[str, Any],
+             causes: dict[str, frozenset[str]]) -> list[_Found]:
+    verdicts = {}
+    for candidate in candidates.values():
+        subjects = [h.subject for h in candidate.direct if h.subject]
+        judge = VERDICTS.get(candidate.id)
+        verdicts[candidate.id] = judge(facts, subjects) if judge else (None, None)
+        settled = bool(candidate.context) or verdicts[candidate.id][0] is True
+        candidate.direct = [h for h in candidate.direct
+                            if settled or "needs-context" not in h.signature.flags]
+    lines_of = {c.id: {h.line for h in c.direct} for c in candidates.values() if c.direct}
+    found = []
+    for candidate in candidates.values():
+        roots = [root for root in lines_of if root != candidate.id
+                 and candidate.id in causes.get(root, ())]
+        own = [h for h in candidate.direct if not any(h.line in lines_of[r] for r in roots)]
+        if not own:
+            continue
+        confirmed, why = verdicts[candidate.id]
+        plain = any(not h.signature.flags for h in own)
+        certain = plain or bool(candidate.context) or confirmed is True
+        details = [why] if why else []
+        if not certain and confirmed is None:
+            details.append("likely: this message has other causes too, and the paste does not "
+                           "show what settles it")
+        hits = own + candidate.context[:1] if candidate.context else own
+        found.append(_Found(candidate.id, own[0].signature.check, sorted(hits, key=lambda h: h.line),
+                            "certain" if certain else "likely", details))
+    return found
+
+
+def _facts_alone(facts: dict[str, Any], sources: list[dict[str, Any]], lines: list[str],
+                 found: list[_Found], catalogue: Catalogue) -> list[_Found]:
+    """Known bad combinations the paste's facts show without any error text."""
+    have = {f.id for f in found}
+    out = []
+    for diagnosis_id, (judge, kinds) in FACTS_ALONE.items():
+        if diagnosis_id in have:
+            continue
+        confirmed, why = judge(facts, [])
+        check = next((c for c in catalogue.checks if c.id == diagnosis_id), None)
+        if confirmed is not True or check is None:
+            continue
+        cited = [{"line": s["line"], "text": _clip(lines[s["line"] - 1], 0)}
+                 for s in sources if s.get("kind") in kinds
+                 and 0 < s.get("line", 0) <= len(lines)]
+        out.append(_Found(diagnosis_id, check, [], "likely",
+                          [why or "", "no error message in the paste: the facts it shows predict "
+                                      "this problem"], evidence=cited[:MAX_EVIDENCE],
+                          from_facts=True))
+    return out
+
+
+def _ordered(found: list[_Found], causes: dict[str, frozenset[str]],
+             catalogue: Catalogue) -> list[dict[str, Any]]:
+    ids = {f.id for f in found}
+    explained_by = {f.id: sorted(r for r in ids if r != f.id and f.id in causes.get(r, ()))
+                    for f in found}
+
+    @functools.lru_cache(maxsize=None)
+    def depth(diagnosis_id: str) -> int:
+        roots = explained_by[diagnosis_id]
+        return 1 + max(depth(r) for r in roots) if roots else 0
+
+    def first_line(f: _Found) -> int:
+        lines = [h.line for h in f.hits] or [e["line"] for e in f.evidence or []]
+        return min(lines, default=10**9)
+
+    ordered = sorted(found, key=lambda f: (depth(f.id), f.from_facts,
+                                           CONFIDENCE_RANK[f.confidence], first_line(f)))
+    return [_to_json(f, explained_by[f.id], catalogue) for f in ordered]
+
+
+def short_cause(cause: str) -> str:
+    """A diagnosis' cause as a one-line title: the parenthesised quoted examples dropped."""
+    kept, depth, group = [], 0, []
+    for char in cause:
+        if char == "(":
+            depth += 1
+        if depth:
+            group.append(char)
+        else:
+            kept.append(char)
+        if char == ")" and depth:
+            depth -= 1
+            if not depth:
+                text = "".join(group)
+                if not any(q in text for q in "\"`"):
+                    kept.append(text)
+                group = []
+    return re.sub(r"\s+([,;:.])", r"\1", re.sub(r"\s{2,}", " ", "".join(kept))).strip().rstrip(".;:,")
+
+
+def _clip(line: str, column: int) -> str:
+    """The line around the match, at most EVIDENCE_WIDTH characters."""
+    text = line.strip()
+    if len(text) <= EVIDENCE_WIDTH:
+        return text
+    offset = len(line) - len(line.lstrip())
+    start = max(0, min(column - offset - 80, len(text) - EVIDENCE_WIDTH))
+    return ("…" if start else "") + text[start:start + EVIDENCE_WIDTH] + \
+        ("…" if start + EVIDENCE_WIDTH < len(text) else "")
+
+
+def _to_json(found: _Found, explained_by: list[str], catalogue: Catalogue) -> dict[str, Any]:
+    diagnosis = catalogue.diagnoses.get(found.id)
+    subjects = sorted({h.subject for h in found.hits if h.subject})
+    title = short_cause(diagnosis.cause) if diagnosis else found.check.title
+    if subjects:
+        title += f": {', '.join(subjects)}"
+    details = [d for d in found.details if d]
+    if explained_by:
+        details.insert(0, f"a consequence of {', '.join(explained_by)} (reported above)")
+    finding = Finding(id=found.id, status=Status.WARN if explained_by or found.from_facts
+                      else Status.FAIL, title=title, group=found.check.group,
+                      fix=catalogue.fix_for(found.check), check=found.check.name,
+                      subject=", ".join(subjects) or None, details=details)
+    evidence = found.evidence if found.evidence is not None else \
+        [{"line": h.line, "text": _clip(h.text, h.column)} for h in found.hits[:MAX_EVIDENCE]]
+    return {**finding.to_json(), "evidence": evidence, "confidence": found.confidence,
+            "explained_by": explained_by, "occurrences": found.occurrences}
+
+
+# --------------------------------------------------------------------------- #
+# The list docs/triage.md shows
+# --------------------------------------------------------------------------- #
+
+
+def recognised_markdown(catalogue: Catalogue | None = None) -> str:
+    """The table of recognised problems for docs/triage.md, generated from the catalogue.
+
+    One row per diagnosis id that has signatures (the regexes themselves are in
+    checks/*.yaml), with the ids it explains (checks/causes.yaml).
+    """
+    from csm_doctor.catalogue import shipped_catalogue
+
+    catalogue = catalogue or shipped_catalogue()
+    causes = load_causes(known_ids=catalogue.diagnoses)
+    recognised = {check.id for check in catalogue.checks
+                  if any("context" not in signature_flags(s) for s in check.signatures)}
+    rows = ["| id | problem | explains (reported first) |", "| --- | --- | --- |"]
+    for diagnosis in catalogue.diagnoses.values():
+        if diagnosis.id in recognised:
+            explains = ", ".join(f"`{i}`" for i in sorted(causes.get(diagnosis.id, ())))
+            rows.append(f"| `{diagnosis.id}` | {short_cause(diagnosis.cause).replace('|', '/')} | "
+                        f"{explains} |")
+    return "\n".join(rows) + "\n"
