@@ -13,7 +13,10 @@ import click
 from csm_doctor import __version__
 from csm_doctor.commands.check import check
 from csm_doctor.commands.facts import facts
+from csm_doctor.commands.fix import fix
+from csm_doctor.commands.lint import lint
 from csm_doctor.commands.recipes import recipes
+from csm_doctor.commands.report import report
 from csm_doctor.commands.triage import triage
 
 
@@ -27,7 +30,7 @@ def main() -> None:
     """
 
 
-for command in (check, facts, triage, recipes):
+for command in (check, fix, facts, triage, report, lint, recipes):
     main.add_command(command)
 
 

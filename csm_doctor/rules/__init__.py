@@ -89,5 +89,6 @@ class RuleContext:
 
 # Importing the modules registers their rules.
 from csm_doctor.rules import (  # noqa: E402,F401
-    ascend, environment, huggingface, media, nvidia, packages, python, system, torch,
+    ascend, environment, huggingface, lint, media, nvidia, packages, python, signatures, system,
+    torch,
 )
