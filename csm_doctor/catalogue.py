@@ -77,7 +77,8 @@ class Catalogue:
         return dict(self.groups).get(group_id, group_id)
 
 
-def _load(path: Path, shape: Record) -> dict:
+def load_data_file(path: Path, shape: Record) -> dict:
+    """A validated YAML data file (checks, diagnoses, causes), with its key lines under "__lines__"."""
     text = path.read_text(encoding="utf-8")
     data, lines = load_yaml(text, str(path))
     problems: list[ShapeProblem] = []
@@ -95,12 +96,12 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
 
     directory = directory or data_dir("checks")
     catalogue = Catalogue()
-    diag = _load(directory / "diagnoses.yaml", DIAGNOSES_SHAPE)
+    diag = load_data_file(directory / "diagnoses.yaml", DIAGNOSES_SHAPE)
     catalogue.diagnoses = {k: Diagnosis(k, v["area"], v["cause"], v["fix"])
                            for k, v in diag["diagnoses"].items()}
     seen: set[str] = set()
     for path in sorted(directory.glob("[0-9]*.yaml")):
-        doc = _load(path, CHECK_FILE_SHAPE)
+        doc = load_data_file(path, CHECK_FILE_SHAPE)
         lines = doc["__lines__"]
         group = doc["group"]
         catalogue.groups.append((group["id"], group["title"]))

@@ -17,6 +17,7 @@ from csm_doctor.commands.fix import fix
 from csm_doctor.commands.lint import lint
 from csm_doctor.commands.recipes import recipes
 from csm_doctor.commands.report import report
+from csm_doctor.commands.smoke import smoke
 from csm_doctor.commands.triage import triage
 
 
@@ -30,7 +31,7 @@ def main() -> None:
     """
 
 
-for command in (check, fix, facts, triage, report, lint, recipes):
+for command in (check, fix, smoke, facts, triage, report, lint, recipes):
     main.add_command(command)
 
 

@@ -78,14 +78,20 @@ def cli_env(home: Path, fake_bin) -> dict[str, str]:
 
 
 @pytest.fixture
-def run_cli(cli_env: dict[str, str]):
-    """Run `python -m csm_doctor ARGS` as a real process; exit codes are part of the contract."""
+def run_cli(cli_env: dict[str, str], tmp_path: Path):
+    """Run `python -m csm_doctor ARGS` as a real process; exit codes are part of the contract.
+
+    The working directory is a scratch folder: commands that write next to the user
+    (smoke's ./csm-doctor-smoke/, report's bundles) must never write into the repository.
+    """
+    scratch = tmp_path / "cwd"
+    scratch.mkdir(exist_ok=True)
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
             cwd: str | None = None) -> Run:
         proc = subprocess.run([sys.executable, "-m", "csm_doctor", *args], capture_output=True,
                               text=True, env={**cli_env, **(env or {})}, timeout=timeout,
-                              cwd=cwd or str(ROOT), encoding="utf-8")
+                              cwd=cwd or str(scratch), encoding="utf-8")
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
     return run

@@ -119,8 +119,12 @@ class Run:
 
 
 def run_fix(env: dict[str, str], *args: str, timeout: float = 300) -> Run:
-    """`csm-doctor fix ARGS` as a real process with no terminal on stdin."""
-    proc = subprocess.run([sys.executable, "-m", "csm_doctor", "fix", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, cwd=str(ROOT), stdin=subprocess.DEVNULL,
-                          encoding="utf-8")
+    """`csm-doctor fix ARGS` as a real process with no terminal on stdin, in a scratch
+    directory (a smoke run at the end writes ./csm-doctor-smoke/: never into the repo)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="csm-doctor-fix-cwd-") as scratch:
+        proc = subprocess.run([sys.executable, "-m", "csm_doctor", "fix", *args],
+                              capture_output=True, text=True, env=env, timeout=timeout,
+                              cwd=scratch, stdin=subprocess.DEVNULL, encoding="utf-8")
     return Run(proc.returncode, proc.stdout, proc.stderr)

@@ -257,3 +257,16 @@ def test_venv_python_helper_points_inside_the_clone(tmp_path, base_venv):
     out = subprocess.run([str(python), "-c", "import sys; print(sys.prefix)"], capture_output=True,
                          text=True, timeout=30).stdout.strip()
     assert Path(out) == tmp_path / "c"
+
+
+def test_fix_ends_with_the_smoke_run_it_was_asked_for(target, env, tmp_path):
+    """After the fixes apply, `--smoke-tiny` runs the real smoke in the target: this venv has
+    no torch, so CSM cannot speak and fix says so (exit 1) instead of declaring victory."""
+    recipe = write_recipe(tmp_path, PINS)
+    run = run_fix(env, "--yes", "--json", "--offline", "--recipe", str(recipe), "--python",
+                  str(target), "--smoke-tiny")
+    doc = run.json()
+    assert doc["remaining"] == [] and [r["status"] for r in doc["results"]] == ["ok"]
+    assert doc["smoke"]["status"] != "pass" and run.code == 1
+    smoke = [f for f in doc["findings"] if f["group"] == "smoke" and f["status"] != "pass"]
+    assert smoke and smoke[0]["id"] == "package-missing"  # import torch fails in the target

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
 import click
 
 from csm_doctor.commands.common import (
@@ -21,9 +25,16 @@ from csm_doctor.commands.common import (
               help="Evaluate a saved facts document instead of probing this machine.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the contract).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every check, details and timings.")
+@click.option("--smoke", "smoke_model", flag_value="full", default=None,
+              help="Then generate speech with the full model and judge it (csm-doctor smoke).")
+@click.option("--smoke-tiny", "smoke_model", flag_value="tiny",
+              help="Then run the smoke test with a tiny random CSM (no download).")
+@click.option("--repo", default=None, metavar="PATH",
+              help="With --smoke and the csm-1b recipe: the SesameAILabs/csm checkout to run.")
 @guarded
 def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
-          facts_file: str | None, as_json: bool, verbose: bool) -> int:
+          facts_file: str | None, as_json: bool, verbose: bool, smoke_model: str | None,
+          repo: str | None) -> int:
     """Probe this machine and judge it against a recipe."""
     from csm_doctor.catalogue import shipped_catalogue
     from csm_doctor.evaluate import evaluate
@@ -33,6 +44,11 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
 
     given = load_recipe(recipe_ref) if recipe_ref else None  # bad --recipe: exit 2 before probing
     catalogue = shipped_catalogue()
+    if smoke_model and facts_file:
+        from csm_doctor.errors import InputError
+
+        raise InputError.single(None, "--smoke runs the model on this machine; it cannot be "
+                                      "combined with --facts", key="--smoke")
     if facts_file:
         facts = load_facts(facts_file)
     else:
@@ -41,7 +57,13 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
             click.echo("csm-doctor: probing this machine...", err=True)
         facts = probe_machine(python, offline, level, given)
     recipe, reason = (given, None) if given else auto_recipe(facts)
+    kind = smoke_kind(recipe.id, smoke_model, repo) if smoke_model else None
     findings = evaluate(facts, recipe, catalogue)
+    smoke = run_smoke_after_check(kind, python, repo, offline, as_json) if kind else None
+    if smoke is not None:
+        from csm_doctor.findings import sort_findings
+
+        findings = sort_findings(findings + smoke.findings)
     code = exit_code_for(findings)
     if as_json:
         from csm_doctor.render.json_out import emit, envelope, summary
@@ -49,10 +71,36 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
         emit(envelope("check", recipe={"id": recipe.id, "title": recipe.title, "path": recipe.path,
                                        "selected": "given" if given else "auto", "reason": reason},
                       facts=facts, findings=[f.to_json() for f in findings],
-                      summary=summary(findings), exit_code=code))
+                      summary=summary(findings), exit_code=code,
+                      smoke=smoke.to_json() if smoke is not None else None))
     else:
         from csm_doctor.render.human import render_check
 
         why = f"chosen for this machine: {reason} (--recipe ID to choose another)" if reason else None
         render_check(findings, facts, recipe, catalogue, verbose=verbose, recipe_reason=why)
     return code
+
+
+def smoke_kind(recipe_id: str, model: str, repo: str | None) -> str:
+    """The smoke run `--smoke`/`--smoke-tiny` asks for; bad combinations are exit 2, early.
+
+    The tiny model is built offline and needs no checkout, so any recipe can ask for it.
+    """
+    from csm_doctor.commands.smoke import choose_kind
+
+    if model == "tiny":
+        return choose_kind(True, False, None, None)
+    return choose_kind(False, False, repo, recipe_id)
+
+
+def run_smoke_after_check(kind: str, python: str | None, repo: str | None, offline: bool,
+                          quiet: bool) -> Any:
+    """The same run as `csm-doctor smoke`, for `check --smoke` and the end of `fix --smoke`."""
+    from csm_doctor.probes.target import default_python
+    from csm_doctor.smoke.render import ProgressView
+    from csm_doctor.smoke.runner import SmokeOptions, run_smoke
+
+    options = SmokeOptions(python=os.path.abspath(python) if python else default_python(),
+                           kind=kind, repo=repo, offline=offline)
+    with ProgressView(stream=sys.stderr, quiet=quiet) as progress:
+        return run_smoke(options, progress=progress)

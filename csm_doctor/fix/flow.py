@@ -47,6 +47,8 @@ class FixOptions:
     run_system: bool = False
     no_download: bool = False
     step_timeout: float = 1800.0
+    smoke: str | None = None  # "full" | "tiny": end with a smoke run once nothing fails
+    repo: str | None = None
 
 
 def _say(message: str) -> None:
@@ -171,6 +173,7 @@ def run_fix(opts: FixOptions) -> int:
     if not go:
         _say("csm-doctor: nothing was changed.")
         return report.finish("declined", exit_code_for(findings), shown=True)
+    smoke_run = _smoke_kind(opts, recipe)  # bad --smoke/--repo: exit 2 before anything changes
     applied = apply_plan(plan, _apply_options(opts, installer))
     if not opts.as_json:
         _say("csm-doctor: checking again...")
@@ -180,7 +183,22 @@ def run_fix(opts: FixOptions) -> int:
     after = _judge(after_facts, recipe, _checkpoints(recipe, after_facts, opts))
     outcome = compare(findings, after)
     code = EXIT_FAILED if applied.failed or outcome.remaining else EXIT_OK
-    return report.applied(applied, after, outcome, code)
+    smoke = None
+    if smoke_run and code == EXIT_OK:  # the last word: does CSM speak now?
+        from csm_doctor.commands.check import run_smoke_after_check
+
+        smoke = run_smoke_after_check(smoke_run, target, opts.repo, opts.offline, opts.as_json)
+        after = sort_findings(after + smoke.findings)
+        code = exit_code_for(after)
+    return report.applied(applied, after, outcome, code, smoke)
+
+
+def _smoke_kind(opts: FixOptions, recipe: Any) -> str | None:
+    if not opts.smoke:
+        return None
+    from csm_doctor.commands.check import smoke_kind
+
+    return smoke_kind(recipe.id, opts.smoke, opts.repo)
 
 
 def _apply_options(opts: FixOptions, installer: Any, take_snapshot: bool = True) -> ApplyOptions:
@@ -259,9 +277,11 @@ class _Report:
             self.show_plan()
         return EXIT_INPUT
 
-    def applied(self, applied: Any, after: list[Finding], outcome: Any, code: int) -> int:
+    def applied(self, applied: Any, after: list[Finding], outcome: Any, code: int,
+                smoke: Any = None) -> int:
         if self.opts.as_json:
             self._json("apply", code, results=[r.to_json() for r in applied.results],
+                       smoke=smoke.to_json() if smoke is not None else None,
                        snapshot=applied.snapshot, rolled_back=applied.rolled_back,
                        findings=[f.to_json() for f in after],
                        fixed=list(dict.fromkeys(f.id for f in outcome.fixed)),
@@ -271,6 +291,14 @@ class _Report:
             from csm_doctor.fix.render import render_outcome
 
             render_outcome(self.plan, applied.results, outcome, code, applied.rolled_back)
+            if smoke is not None:
+                from csm_doctor.smoke.render import figure_line
+
+                _say(f"csm-doctor: smoke test {smoke.status}: {figure_line(smoke)}")
+                for finding in smoke.findings:
+                    if finding.status is not Status.PASS:
+                        _say(f"  {finding.status.value}: {finding.title}"
+                             + (f"  → {finding.fix}" if finding.fix else ""))
         return code
 
 

@@ -11,7 +11,7 @@ import sys
 from typing import Any, TextIO
 
 from csm_doctor.fix.actions import Action
-from csm_doctor.render.human import STYLE, _console, symbols_for, writable
+from csm_doctor.render.human import STYLE, make_console, symbols_for, writable
 
 
 def render_plan(plan: list[Action], header: list[str], stream: TextIO | None = None,
@@ -20,7 +20,7 @@ def render_plan(plan: list[Action], header: list[str], stream: TextIO | None = N
 
     stream = stream or sys.stdout
     sym = symbols_for(stream)
-    console = _console(writable(stream))
+    console = make_console(writable(stream))
     for i, line in enumerate(header):
         console.print(Text(line, style="bold" if i == 0 else "dim"))
     console.print()
@@ -70,7 +70,7 @@ def render_outcome(plan: list[Action], results: list[Any], outcome: Any, code: i
 
     stream = stream or sys.stdout
     sym = symbols_for(stream)
-    console = _console(writable(stream))
+    console = make_console(writable(stream))
     by_id = {a.id: a for a in plan}
     console.print()
     console.print(Text("Results:", style="bold"))

@@ -12,7 +12,7 @@ import threading
 from typing import Callable
 
 from csm_doctor.fix.actions import redact, unsafe_reason
-from csm_doctor.probes.command import CommandResult, _kill_tree, _new_session_kwargs
+from csm_doctor.probes.command import CommandResult, kill_process_tree, new_session_kwargs
 
 Echo = Callable[[str], None]
 
@@ -30,7 +30,7 @@ def run_step(argv: tuple[str, ...] | list[str], timeout: float, env: dict[str, s
     try:
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                **_new_session_kwargs())
+                                **new_session_kwargs())
     except OSError as exc:
         return CommandResult(list(argv), None, "", f"cannot start {argv[0]}: {exc.strerror or exc}")
     lines: list[str] = []
@@ -48,7 +48,7 @@ def run_step(argv: tuple[str, ...] | list[str], timeout: float, env: dict[str, s
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_tree(proc)
+        kill_process_tree(proc)
         proc.wait(timeout=5)
         reader.join(timeout=2)
         return CommandResult(list(argv), None, "\n".join(lines), "", timed_out=True)

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from csm_doctor.findings import Status
 from csm_doctor.lint.model import LintReport
-from csm_doctor.render.human import STYLE, _console, symbols_for, writable
+from csm_doctor.render.human import STYLE, make_console, symbols_for, writable
 
 
 def render_lint(report: LintReport, verbose: bool = False, stream: TextIO | None = None) -> None:
@@ -15,7 +15,7 @@ def render_lint(report: LintReport, verbose: bool = False, stream: TextIO | None
 
     stream = stream or sys.stdout
     sym = symbols_for(stream)
-    console = _console(writable(stream))
+    console = make_console(writable(stream))
     console.print(Text(f"csm-doctor lint · {report.target}", style="bold"))
     how = "given with --recipe" if report.recipe_selected == "given" else "detected"
     console.print(Text(f"  {report.kind_title} ({how}: {report.detected})", style="dim"))

@@ -18,7 +18,7 @@ _VERSION_RE = re.compile(r"npu-smi\s+(\d[\w.\-]*)", re.IGNORECASE)
 _DRIVER_VERSION_RE = re.compile(r"\bVersion:\s*(\d[\w.\-]*)", re.IGNORECASE)
 _NPU_CELL_RE = re.compile(r"(\d+)\s+(\S.*)")
 _CHIP_CELL_RE = re.compile(r"(\d+)(?:\s+\d+)?")
-_BUS_ID_RE = re.compile(r"[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f]")
+BUS_ID_RE = re.compile(r"[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f]")
 _HEALTH_RE = re.compile(r"[A-Za-z][A-Za-z ]*")
 _USAGE_RE = re.compile(r"(\d+)\s*/\s*(\d+)")
 _PROCESS_HEADER_RE = re.compile(r"Process\s*id", re.IGNORECASE)
@@ -62,7 +62,7 @@ def _npu_row(cells: list[str]) -> dict | None:
     if len(cells) < 2:
         return None
     match = _NPU_CELL_RE.fullmatch(cells[0])
-    if not match or not _HEALTH_RE.fullmatch(cells[1]) or _BUS_ID_RE.search(cells[1]):
+    if not match or not _HEALTH_RE.fullmatch(cells[1]) or BUS_ID_RE.search(cells[1]):
         return None
     return {"npu_id": to_int(match.group(1)), "name": na_to_none(match.group(2)), "health": na_to_none(cells[1])}
 
@@ -72,7 +72,7 @@ def _chip_row(cells: list[str], npu: dict | None, usage_columns: list[str]) -> d
     if len(cells) < 3:
         return None
     match = _CHIP_CELL_RE.fullmatch(cells[0])
-    bus_id = _BUS_ID_RE.fullmatch(cells[1])
+    bus_id = BUS_ID_RE.fullmatch(cells[1])
     if not match or not (bus_id or na_to_none(cells[1]) is None):
         return None
     chip = _chip_record(npu)

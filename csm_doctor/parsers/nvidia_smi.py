@@ -2,7 +2,7 @@
 
 All of them read live output and pasted text alike, never raise, and return
 None/empty values for anything they cannot read. GPU records share one shape
-(see `_gpu_record`) and never carry UUIDs or serial numbers, so reports built
+(see `gpu_record`) and never carry UUIDs or serial numbers, so reports built
 from them are safe to paste publicly.
 """
 
@@ -26,14 +26,14 @@ from .textutil import (
 # Shared pieces
 # --------------------------------------------------------------------------- #
 
-_BUS_ID_RE = re.compile(r"\b[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f]\b")
-_COMPUTE_CAP_RE = re.compile(r"\d+\.\d+")
+BUS_ID_RE = re.compile(r"\b[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f]\b")
+COMPUTE_CAP_RE = re.compile(r"\d+\.\d+")
 # Longest real table lines are ~100 chars; skipping absurd lines keeps the
 # row regexes linear on hostile input.
 _MAX_ROW_LEN = 1000
 
 
-def _gpu_record(**values: object) -> dict:
+def gpu_record(**values: object) -> dict:
     """A GPU dict in the shape every nvidia-smi parser returns (missing -> None)."""
     record: dict = {
         "index": None,
@@ -147,13 +147,13 @@ def _gpu_from_csv(record: dict[str, str]) -> dict:
     """Map one query-gpu CSV record onto the GPU shape plus driver_version."""
     values = {key: record.get(field) for field, key in _GPU_FIELDS.items() if field in record}
     compute_cap = na_to_none(values.get("compute_capability"))
-    return _gpu_record(
+    return gpu_record(
         index=parse_int(values.get("index")),
         name=na_to_none(values.get("name")),
         memory_total_mib=parse_mib(values.get("memory_total_mib")),
         memory_used_mib=parse_mib(values.get("memory_used_mib")),
         memory_free_mib=parse_mib(values.get("memory_free_mib")),
-        compute_capability=compute_cap if compute_cap and _COMPUTE_CAP_RE.fullmatch(compute_cap) else None,
+        compute_capability=compute_cap if compute_cap and COMPUTE_CAP_RE.fullmatch(compute_cap) else None,
         bus_id=na_to_none(values.get("bus_id")),
         driver_version=version_token(values.get("driver_version")),
     )
@@ -292,11 +292,11 @@ def _gpu_from_row(cells: list[str]) -> dict | None:
     if len(cells) < 2 or len(cells[0]) > _MAX_ROW_LEN:
         return None
     match = _GPU_CELL_RE.fullmatch(cells[0])
-    bus_id = _BUS_ID_RE.search(cells[1])
+    bus_id = BUS_ID_RE.search(cells[1])
     if not match or not bus_id:
         return None
     name = na_to_none(match.group(2))
-    gpu = _gpu_record(index=to_int(match.group(1)), name=name, bus_id=bus_id.group())
+    gpu = gpu_record(index=to_int(match.group(1)), name=name, bus_id=bus_id.group())
     gpu["name_truncated"] = bool(name and name.endswith(("...", "\u2026")))
     gpu["driver_model"] = _DRIVER_MODELS.get((match.group(3) or "").lower())
     return gpu

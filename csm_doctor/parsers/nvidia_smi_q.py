@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .nvidia_smi import _BUS_ID_RE, _gpu_record
+from .nvidia_smi import BUS_ID_RE, gpu_record
 from .textutil import (
     na_to_none,
     never_raise,
@@ -29,7 +29,7 @@ from .textutil import (
 )
 
 _BANNER_RE = re.compile(r"=+\s*NVSMI LOG\s*=+")
-_GPU_HEADING_RE = re.compile(r"\s*GPU\s+(" + _BUS_ID_RE.pattern + r")\s*")
+_GPU_HEADING_RE = re.compile(r"\s*GPU\s+(" + BUS_ID_RE.pattern + r")\s*")
 # "Key    : value": nvidia-smi pads keys, so a blank precedes the colon.
 _ENTRY_RE = re.compile(r"(\s*)(\S[^:]{0,80}?)\s+:(?:\s(.*))?")
 _HEADING_RE = re.compile(r"(\s*)(\S.{0,80}?)")
@@ -74,7 +74,7 @@ class _Reader:
             self._value(key, na_to_none(entry.group(3)))
 
     def _start_gpu(self, bus_id: str) -> None:
-        gpu = _gpu_record(index=len(self.gpus), bus_id=bus_id)
+        gpu = gpu_record(index=len(self.gpus), bus_id=bus_id)
         gpu.update(name_truncated=False, driver_model=None)
         self.gpus.append(gpu)
         self.sections = []

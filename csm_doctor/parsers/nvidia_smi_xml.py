@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from .nvidia_smi import _COMPUTE_CAP_RE, _gpu_record
+from .nvidia_smi import COMPUTE_CAP_RE, gpu_record
 from .textutil import (
     na_to_none,
     never_raise,
@@ -85,13 +85,13 @@ def _compute_capability(gpu: ET.Element) -> str | None:
     """"8.0" from <cuda_compute_capability><major>8</major><minor>0</minor>, if printed."""
     major, minor = _text(gpu, "cuda_compute_capability/major"), _text(gpu, "cuda_compute_capability/minor")
     value = f"{major}.{minor}" if major and minor else _text(gpu, "compute_cap")
-    return value if value and _COMPUTE_CAP_RE.fullmatch(value) else None
+    return value if value and COMPUTE_CAP_RE.fullmatch(value) else None
 
 
 def _gpu(index: int, gpu: ET.Element) -> dict:
     """One GPU record; memory is the GPU's own fb_memory_usage, not a MIG slice's."""
     driver_model = (_text(gpu, "driver_model/current_dm") or "").upper()
-    record = _gpu_record(
+    record = gpu_record(
         index=index,
         name=_text(gpu, "product_name"),
         memory_total_mib=parse_mib(_text(gpu, "fb_memory_usage/total")),

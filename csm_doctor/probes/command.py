@@ -67,27 +67,27 @@ def run_command(argv: list[str], timeout: float, env: dict[str, str] | None = No
         proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-            **_new_session_kwargs(),
+            **new_session_kwargs(),
         )
     except OSError as exc:
         return CommandResult(argv, None, "", f"cannot start {argv[0]}: {exc.strerror or exc}")
     try:
         out, err = proc.communicate(input=_encode(input_text), timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_tree(proc)
+        kill_process_tree(proc)
         out, err = _drain(proc)
         return CommandResult(argv, None, _decode(out), _decode(err), timed_out=True)
     return CommandResult(argv, proc.returncode, _decode(out), _decode(err))
 
 
-def _new_session_kwargs() -> dict[str, object]:
+def new_session_kwargs() -> dict[str, object]:
     # A process group of its own lets a timeout kill children too (a shell script's sleep).
     if sys.platform == "win32":
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
     return {"start_new_session": True}
 
 
-def _kill_tree(proc: subprocess.Popen) -> None:
+def kill_process_tree(proc: subprocess.Popen) -> None:
     try:
         if sys.platform == "win32":
             proc.kill()

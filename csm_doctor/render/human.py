@@ -18,6 +18,7 @@ from csm_doctor.recipe import Recipe
 
 UNICODE = {"pass": "✓", "warn": "!", "fail": "✗", "error": "☠", "skip": "-", "arrow": "→"}
 ASCII = {"pass": "+", "warn": "!", "fail": "x", "error": "X", "skip": "-", "arrow": "->"}
+EXTRA_GROUPS = {"smoke": "Smoke test (speech generated end to end)", "checkpoints": "Checkpoints"}
 STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta", "skip": "dim"}
 
 
@@ -42,7 +43,7 @@ def writable(stream: TextIO) -> TextIO:
                             line_buffering=True, write_through=True)
 
 
-def _console(stream: TextIO) -> Any:
+def make_console(stream: TextIO) -> Any:
     from rich.console import Console
 
     return Console(file=stream, highlight=False, soft_wrap=True)
@@ -56,7 +57,7 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
     stream = stream or sys.stdout
     sym = symbols_for(stream)
     stream = writable(stream)
-    console = _console(stream)
+    console = make_console(stream)
     python = facts.get("python") or {}
     console.print(Text(f"csm-doctor · recipe {recipe.id}: {recipe.title}", style="bold"))
     if recipe_reason:
@@ -66,6 +67,9 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
     console.print()
 
     groups = [(PROBE_GROUP, "csm-doctor probes")] + catalogue.groups
+    known = {g for g, _ in groups}
+    groups += [(g, EXTRA_GROUPS.get(g, g)) for g in dict.fromkeys(f.group for f in findings)
+               if g not in known]  # findings from beyond the catalogue (smoke, checkpoints)
     problem_groups = 0
     for group_id, title in groups:
         members = [f for f in findings if f.group == group_id]
@@ -86,7 +90,7 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
         for finding in members:
             if finding.status in (Status.PASS, Status.SKIP) and not verbose:
                 continue
-            _render_finding(console, finding, sym, verbose)
+            render_finding(console, finding, sym, verbose)
     if verbose:
         _render_timings(console, facts)
     console.print()
@@ -107,7 +111,7 @@ def _headline(members: list[Finding]) -> str:
     return passes[0] if len(passes) == 1 else f"{len(passes)} checks passed"
 
 
-def _render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose: bool) -> None:
+def render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose: bool) -> None:
     from rich.text import Text
 
     status = finding.status.value

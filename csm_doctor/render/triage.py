@@ -6,7 +6,7 @@ import sys
 from typing import Any, TextIO
 
 from csm_doctor.facts import get_path
-from csm_doctor.render.human import STYLE, _console, symbols_for, writable
+from csm_doctor.render.human import STYLE, make_console, symbols_for, writable
 
 LABELS = {
     "nvidia-smi-table": "nvidia-smi", "nvidia-smi-q": "nvidia-smi -q",
@@ -56,7 +56,7 @@ def render_triage(facts: dict[str, Any], sources: list[dict[str, Any]], origin: 
 
     stream = stream or sys.stdout
     sym = symbols_for(stream)
-    console = _console(writable(stream))
+    console = make_console(writable(stream))
     findings = findings or []
     if findings:
         render_findings(console, findings, origin, sym)

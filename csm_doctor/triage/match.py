@@ -130,14 +130,14 @@ def load_causes(directory: Path | None = None, known_ids: Iterable[str] | None =
 
     Unknown ids and loops are bad data: exit 2 with file, line and key.
     """
-    from csm_doctor.catalogue import _load
+    from csm_doctor.catalogue import load_data_file
     from csm_doctor.resources import data_dir
     from csm_doctor.shapes import Key, ListOf, MapOf, Record, Str
     from csm_doctor.yamlpos import line_for
 
     kebab = Str(r"[a-z0-9]+(-[a-z0-9]+)*", hint="a diagnosis id")
     path = (directory or data_dir("checks")) / CAUSES_FILE
-    doc = _load(path, Record({"explains": Key(MapOf(ListOf(kebab), key=kebab), required=True)}))
+    doc = load_data_file(path, Record({"explains": Key(MapOf(ListOf(kebab), key=kebab), required=True)}))
     direct = {root: tuple(ids) for root, ids in doc["explains"].items()}
     problems = []
     if known_ids is not None:
