@@ -14,7 +14,16 @@ from typing import Any
 
 from csm_doctor.errors import InputError, Problem
 from csm_doctor.shapes import (
-    Bool, Enum, Key, ListOf, MapOf, Nullable, Number, Record, ShapeProblem, Str,
+    Bool,
+    Enum,
+    Key,
+    ListOf,
+    MapOf,
+    Nullable,
+    Number,
+    Record,
+    ShapeProblem,
+    Str,
 )
 from csm_doctor.yamlpos import format_path, line_for
 

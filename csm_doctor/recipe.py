@@ -14,7 +14,17 @@ from typing import Any
 from csm_doctor.errors import InputError, Problem
 from csm_doctor.resources import data_dir
 from csm_doctor.shapes import (
-    Bool, Enum, Key, ListOf, Number, OneOf, Record, ShapeProblem, Str, Version, VersionSpec,
+    Bool,
+    Enum,
+    Key,
+    ListOf,
+    Number,
+    OneOf,
+    Record,
+    ShapeProblem,
+    Str,
+    Version,
+    VersionSpec,
 )
 from csm_doctor.yamlpos import LineMap, format_path, line_for, load_yaml
 

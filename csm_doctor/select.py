@@ -27,7 +27,10 @@ class Selection:
 def _unsupported_gpus(facts: dict[str, Any], official: Any) -> list[tuple[str, str]]:
     """GPUs (name, capability) that no CUDA build of the official torch pin covers."""
     from csm_doctor.knowledge import capability_arch
-    from csm_doctor.knowledge.tables import compute_capability_for_name, torch_supports_gpu
+    from csm_doctor.knowledge.tables import (
+        compute_capability_for_name,
+        torch_supports_gpu,
+    )
 
     out = []
     for gpu in get_path(facts, "nvidia.gpus") or []:

@@ -9,12 +9,11 @@ from typing import Any
 import click
 
 from csm_doctor.commands.common import (
-    auto_recipe,
     common_probe_options,
+    gather,
     guarded,
-    probe_machine,
     recipe_option,
-    validate_python,
+    smoke_options,
 )
 
 
@@ -25,12 +24,7 @@ from csm_doctor.commands.common import (
               help="Evaluate a saved facts document instead of probing this machine.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the contract).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every check, details and timings.")
-@click.option("--smoke", "smoke_model", flag_value="full", default=None,
-              help="Then generate speech with the full model and judge it (csm-doctor smoke).")
-@click.option("--smoke-tiny", "smoke_model", flag_value="tiny",
-              help="Then run the smoke test with a tiny random CSM (no download).")
-@click.option("--repo", default=None, metavar="PATH",
-              help="With --smoke and the csm-1b recipe: the SesameAILabs/csm checkout to run.")
+@smoke_options
 @guarded
 def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
           facts_file: str | None, as_json: bool, verbose: bool, smoke_model: str | None,
@@ -38,25 +32,16 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
     """Probe this machine and judge it against a recipe."""
     from csm_doctor.catalogue import shipped_catalogue
     from csm_doctor.evaluate import evaluate
-    from csm_doctor.facts import load_facts
     from csm_doctor.findings import exit_code_for
-    from csm_doctor.recipe import load_recipe
 
-    given = load_recipe(recipe_ref) if recipe_ref else None  # bad --recipe: exit 2 before probing
-    catalogue = shipped_catalogue()
     if smoke_model and facts_file:
         from csm_doctor.errors import InputError
 
         raise InputError.single(None, "--smoke runs the model on this machine; it cannot be "
                                       "combined with --facts", key="--smoke")
-    if facts_file:
-        facts = load_facts(facts_file)
-    else:
-        validate_python(python)
-        if not as_json:
-            click.echo("csm-doctor: probing this machine...", err=True)
-        facts = probe_machine(python, offline, level, given)
-    recipe, reason = (given, None) if given else auto_recipe(facts)
+    subject = gather(recipe_ref, python, offline, level, facts_file, quiet=as_json)
+    facts, recipe, reason = subject.facts, subject.recipe, subject.reason
+    catalogue = shipped_catalogue()
     kind = smoke_kind(recipe.id, smoke_model, repo) if smoke_model else None
     findings = evaluate(facts, recipe, catalogue)
     smoke = run_smoke_after_check(kind, python, repo, offline, as_json) if kind else None
@@ -69,7 +54,8 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
         from csm_doctor.render.json_out import emit, envelope, summary
 
         emit(envelope("check", recipe={"id": recipe.id, "title": recipe.title, "path": recipe.path,
-                                       "selected": "given" if given else "auto", "reason": reason},
+                                       "selected": "given" if subject.given else "auto",
+                                       "reason": reason},
                       facts=facts, findings=[f.to_json() for f in findings],
                       summary=summary(findings), exit_code=code,
                       smoke=smoke.to_json() if smoke is not None else None))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import click
@@ -102,3 +103,47 @@ def validate_python(python: str | None) -> None:
 
     if python and not os.path.isfile(python):
         raise InputError.single(None, f"no interpreter at {python}", key="--python")
+
+
+@dataclass
+class Subject:
+    """What check and report judge: the facts (probed or replayed) and the recipe, with why."""
+
+    facts: dict[str, Any]
+    recipe: Any
+    reason: str | None  # why it was chosen; None when --recipe named it
+    given: bool
+
+
+def gather(recipe_ref: str | None, python: str | None, offline: bool, level: str,
+           facts_file: str | None, quiet: bool) -> Subject:
+    """Load the named recipe (bad input: exit 2 before probing), then the facts, then choose."""
+    from csm_doctor.facts import load_facts
+    from csm_doctor.recipe import load_recipe
+
+    given = load_recipe(recipe_ref) if recipe_ref else None
+    if facts_file:
+        facts = load_facts(facts_file)
+    else:
+        validate_python(python)
+        if not quiet:
+            click.echo("csm-doctor: probing this machine...", err=True)
+        facts = probe_machine(python, offline, level, given)
+    if given is not None:
+        return Subject(facts, given, None, True)
+    recipe, reason = auto_recipe(facts)
+    return Subject(facts, recipe, reason, False)
+
+
+def smoke_options(func: Callable) -> Callable:
+    """--smoke / --smoke-tiny / --repo, for the commands that can end with the smoke test."""
+    for option in reversed([
+        click.option("--smoke", "smoke_model", flag_value="full", default=None,
+                     help="End with the smoke test: generate speech with the full model."),
+        click.option("--smoke-tiny", "smoke_model", flag_value="tiny",
+                     help="End with the smoke test on a tiny random CSM (no download)."),
+        click.option("--repo", default=None, metavar="PATH",
+                     help="With --smoke and the csm-1b recipe: the SesameAILabs/csm checkout."),
+    ]):
+        func = option(func)
+    return func

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import click
 
-from csm_doctor.commands.common import common_probe_options, guarded, recipe_option
+from csm_doctor.commands.common import (
+    common_probe_options,
+    guarded,
+    recipe_option,
+    smoke_options,
+)
 
 
 @click.command()
@@ -35,18 +40,13 @@ from csm_doctor.commands.common import common_probe_options, guarded, recipe_opt
 @click.option("--no-download", is_flag=True, help="Leave the recipe's checkpoints alone.")
 @click.option("--step-timeout", type=click.FloatRange(min=1), default=1800.0, show_default=True,
               metavar="SECONDS", help="Longest one install step may take.")
-@click.option("--smoke", "smoke", flag_value="full", default=None,
-              help="When nothing fails any more, generate speech with the full model (smoke).")
-@click.option("--smoke-tiny", "smoke", flag_value="tiny",
-              help="When nothing fails any more, run the smoke test with a tiny random CSM.")
-@click.option("--repo", default=None, metavar="PATH",
-              help="With --smoke and the csm-1b recipe: the SesameAILabs/csm checkout to run.")
+@smoke_options
 @guarded
 def fix(recipe_ref: str | None, python: str | None, offline: bool, level: str,
         facts_file: str | None, as_json: bool, verbose: bool, yes: bool, dry_run: bool,
         undo: bool, installer: str, allow_system: bool, write_profile: bool,
         profile_file: str | None, run_system: bool, no_download: bool, step_timeout: float,
-        smoke: str | None, repo: str | None) -> int:
+        smoke_model: str | None, repo: str | None) -> int:
     """Fix what `check` finds: show the plan, apply it (--yes, or when you say yes), check again.
 
     Exit codes: 0 every step ran and nothing fails any more; 1 failures remain (or a step
@@ -60,5 +60,5 @@ def fix(recipe_ref: str | None, python: str | None, offline: bool, level: str,
                       dry_run=dry_run, installer=installer, allow_system=allow_system,
                       write_profile=write_profile, profile_file=profile_file,
                       run_system=run_system, no_download=no_download, step_timeout=step_timeout,
-                      smoke=smoke, repo=repo)
+                      smoke=smoke_model, repo=repo)
     return run_undo(opts) if undo else run_fix(opts)

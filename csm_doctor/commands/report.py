@@ -8,12 +8,10 @@ from typing import Any
 import click
 
 from csm_doctor.commands.common import (
-    auto_recipe,
     common_probe_options,
+    gather,
     guarded,
-    probe_machine,
     recipe_option,
-    validate_python,
 )
 
 
@@ -51,26 +49,17 @@ def _report(redactor: Any, recipe_ref: str | None, python: str | None, offline: 
             as_json: bool) -> int:
     from csm_doctor.catalogue import shipped_catalogue
     from csm_doctor.evaluate import evaluate
-    from csm_doctor.facts import load_facts
     from csm_doctor.findings import exit_code_for
-    from csm_doctor.recipe import load_recipe
     from csm_doctor.report.bundle import bundle_files, resolve_target, write_bundle
     from csm_doctor.report.collect import build_report, load_smoke_result
 
-    given = load_recipe(recipe_ref) if recipe_ref else None  # bad input: exit 2 before probing
-    target = resolve_target(output)
+    target = resolve_target(output)  # bad input: exit 2 before probing
     smoke = load_smoke_result(smoke_file)
-    if facts_file:
-        facts = load_facts(facts_file)
-    else:
-        validate_python(python)
-        if not as_json:
-            click.echo("csm-doctor: probing this machine...", err=True)
-        facts = probe_machine(python, offline, level, given)
-    recipe, reason = (given, None) if given else auto_recipe(facts)
+    subject = gather(recipe_ref, python, offline, level, facts_file, quiet=as_json)
+    facts, recipe, reason = subject.facts, subject.recipe, subject.reason
     findings = evaluate(facts, recipe, shipped_catalogue())
     code = exit_code_for(findings)
-    document = redactor.value(build_report(facts, recipe, reason, given is not None, findings, smoke))
+    document = redactor.value(build_report(facts, recipe, reason, subject.given, findings, smoke))
     files, redactions = bundle_files(document, redactor)
     entries = write_bundle(files, target)
     shown = redactor.text(str(target))

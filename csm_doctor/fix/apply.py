@@ -162,7 +162,12 @@ def _download(action: Action, options: ApplyOptions) -> tuple[str, str, str | No
 
 
 def _profile(action: Action, report: ApplyReport) -> tuple[str, str, str | None]:
-    from csm_doctor.fix.profile import forget_written, remember_written, remove_block, write_block
+    from csm_doctor.fix.profile import (
+        forget_written,
+        remember_written,
+        remove_block,
+        write_block,
+    )
 
     if "remove" in action.payload:
         try:

@@ -24,7 +24,13 @@ import click
 from csm_doctor.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from csm_doctor.findings import Finding, Status, exit_code_for, sort_findings
 from csm_doctor.fix.actions import Action
-from csm_doctor.fix.apply import ActionResult, ApplyOptions, apply_plan, compare, overlay_profile
+from csm_doctor.fix.apply import (
+    ActionResult,
+    ApplyOptions,
+    apply_plan,
+    compare,
+    overlay_profile,
+)
 
 PACKAGE_MANAGERS = ("apt-get", "dnf", "brew", "winget")
 

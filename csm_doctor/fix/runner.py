@@ -12,7 +12,11 @@ import threading
 from typing import Callable
 
 from csm_doctor.fix.actions import redact, unsafe_reason
-from csm_doctor.probes.command import CommandResult, kill_process_tree, new_session_kwargs
+from csm_doctor.probes.command import (
+    CommandResult,
+    kill_process_tree,
+    new_session_kwargs,
+)
 
 Echo = Callable[[str], None]
 

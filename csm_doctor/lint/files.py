@@ -16,7 +16,8 @@ from typing import Any
 
 from csm_doctor.errors import InputError
 from csm_doctor.lint.model import Where
-from csm_doctor.yamlpos import LineMap, Path as KeyPath, format_path, line_for, load_yaml
+from csm_doctor.yamlpos import LineMap, format_path, line_for, load_yaml
+from csm_doctor.yamlpos import Path as KeyPath
 
 MAX_TEXT_BYTES = 16 * 1024 * 1024
 

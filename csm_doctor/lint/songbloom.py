@@ -25,7 +25,13 @@ from typing import Any
 
 from csm_doctor.errors import InputError
 from csm_doctor.lint.checks import sink
-from csm_doctor.lint.files import ConfigDoc, ShellCommand, norm_key, parse_shell, read_text
+from csm_doctor.lint.files import (
+    ConfigDoc,
+    ShellCommand,
+    norm_key,
+    parse_shell,
+    read_text,
+)
 from csm_doctor.lint.model import LintFinding, Where
 
 SKETCH_CLASSES = 130  # skeleton_emb: num_pitch 128 + 2 special tokens (seed 004)

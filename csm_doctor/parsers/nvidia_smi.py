@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+
 from .textutil import (
     na_to_none,
     never_raise,

@@ -89,6 +89,15 @@ class RuleContext:
 
 # Importing the modules registers their rules.
 from csm_doctor.rules import (  # noqa: E402,F401
-    ascend, environment, huggingface, lint, media, nvidia, packages, python, signatures, system,
+    ascend,
+    environment,
+    huggingface,
+    lint,
+    media,
+    nvidia,
+    packages,
+    python,
+    signatures,
+    system,
     torch,
 )

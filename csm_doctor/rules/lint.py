@@ -16,6 +16,7 @@ from typing import Iterable
 from csm_doctor.findings import Finding
 from csm_doctor.rules import RuleContext, rule
 
+
 def _family_gate(ctx: RuleContext) -> tuple[bool, str]:
     """(applies, why not): a lint check belongs to the setup its name says."""
     from csm_doctor.lint.kinds import FAMILY_RECIPES, family_of_recipe

@@ -12,7 +12,11 @@ from typing import Any, Iterable
 
 from csm_doctor.findings import Finding
 from csm_doctor.knowledge import (
-    base_release, capability_arch, parse_version, pick_variant, variant_cuda,
+    base_release,
+    capability_arch,
+    parse_version,
+    pick_variant,
+    variant_cuda,
 )
 from csm_doctor.rules import RuleContext, rule
 from csm_doctor.rules.nvidia import gpu_capability

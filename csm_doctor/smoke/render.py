@@ -69,7 +69,13 @@ def render_smoke(result: SmokeResult, options: SmokeOptions, verbose: bool = Fal
                  stream: TextIO | None = None) -> None:
     from rich.text import Text
 
-    from csm_doctor.render.human import STYLE, make_console, render_finding, symbols_for, writable
+    from csm_doctor.render.human import (
+        STYLE,
+        make_console,
+        render_finding,
+        symbols_for,
+        writable,
+    )
 
     stream = stream or sys.stdout
     sym = symbols_for(stream)

@@ -167,7 +167,11 @@ def run_smoke(options: SmokeOptions, progress: ProgressCallback | None = None) -
     env: dict[str, str] = {}
     notes: list[str] = []
     if options.kind in ("transformers", "official"):
-        from csm_doctor.smoke.hub import OFFICIAL_NEEDS, TRANSFORMERS_FILES, plan_hub_access
+        from csm_doctor.smoke.hub import (
+            OFFICIAL_NEEDS,
+            TRANSFORMERS_FILES,
+            plan_hub_access,
+        )
 
         report({"stage": "preflight", "message": "checking the Hugging Face cache and Hub"})
         needs = OFFICIAL_NEEDS if options.kind == "official" else \
