@@ -390,3 +390,13 @@ def test_unsloth_on_the_notebooks_t4():
 def test_unsloth_refuses_macos():
     facts = machine(os=MAC, nvidia=NO_NVIDIA)
     assert statuses(judge(facts, "csm-1b-unsloth"), "os-unsupported") == {"fail"}
+
+
+def test_cpu_only_linux_is_pointed_at_the_cpu_wheels():
+    """PyPI's Linux torch is the CUDA build (gigabytes); a GPU-less machine gets the CPU index."""
+    packages = {k: v for k, v in BASE["packages"].items() if k not in ("torch", "torchaudio")}
+    facts = machine(nvidia=dict(NO_NVIDIA, pci_devices=0), packages=packages)
+    facts["torch"] = {"version": None, "cuda": None}
+    torch = next(f for f in judge(facts, "csm-1b-transformers")
+                 if f.id == "package-missing" and f.subject == "torch")
+    assert torch.fix.endswith("--index-url https://download.pytorch.org/whl/cpu")

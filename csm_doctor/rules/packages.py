@@ -17,13 +17,27 @@ def install_hint(ctx: RuleContext, pkg: PackageReq) -> str:
     if pkg.source:
         return f"pip install '{pkg.name} @ {pkg.source}'"
     if pkg.index == "pytorch":
-        from csm_doctor.rules.torch import proposed_variant
-
-        variant = proposed_variant(ctx) if ctx.fact("nvidia.gpus") else None
-        if variant:
-            url = ctx.recipe.torch_index_url.format(variant=variant)
+        url = _torch_index(ctx)
+        if url:
             return f"pip install '{pkg.name}{pkg.spec}' --index-url {url}"
     return f"pip install '{pkg.name}{pkg.spec}'"
+
+
+def _torch_index(ctx: RuleContext) -> str | None:
+    """The PyTorch index a torch-family package should come from on this machine.
+
+    With a GPU: the CUDA variant the driver and GPU take. Without one, on Linux
+    and Windows, PyTorch's CPU index: PyPI's Linux torch is the CUDA build and
+    pulls gigabytes of CUDA libraries a CPU-only machine never uses.
+    """
+    if ctx.fact("nvidia.gpus"):
+        from csm_doctor.rules.torch import proposed_variant
+
+        variant = proposed_variant(ctx)
+        return ctx.recipe.torch_index_url.format(variant=variant) if variant else None
+    if "cpu" in ctx.accelerators and ctx.os_name in ("linux", "windows"):
+        return ctx.recipe.torch_index_url.format(variant="cpu")
+    return None
 
 
 @rule("packages_installed")
