@@ -55,6 +55,6 @@ Say "running csm-doctor check"
 $status = $LASTEXITCODE
 if ($status -le 1) {
     Say "csm-doctor is installed in $Venv. Activate it with:  $Venv\Scripts\Activate.ps1"
-    if ($status -eq 1) { Say "then apply the fixes shown under each x and run csm-doctor check again" }
+    if ($status -eq 1) { Say "then repair what the check found with:  csm-doctor fix   (it shows its plan and asks first)" }
 }
 exit $status

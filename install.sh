@@ -62,6 +62,6 @@ status=0
 "$venv/bin/csm-doctor" check ${check_args[@]+"${check_args[@]}"} || status=$?
 if [ "$status" -le 1 ]; then
   say "csm-doctor is installed in $venv. Activate it with:  . $venv/bin/activate"
-  [ "$status" -eq 1 ] && say "then apply the fixes shown under each ✗ and run csm-doctor check again"
+  [ "$status" -eq 1 ] && say "then repair what the check found with:  csm-doctor fix   (it shows its plan and asks first)"
 fi
 exit "$status"
