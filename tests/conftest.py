@@ -113,3 +113,21 @@ def torch_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def load_capture(folder: str, name: str) -> str:
     """A real captured tool output from tests/fixtures/probes/<folder>/<name>."""
     return (PROBE_FIXTURES / folder / name).read_text(encoding="utf-8")
+
+
+def base_facts() -> dict:
+    """The healthy H100 machine (driver 550, torch 2.4.0+cu124) scenario tests start from."""
+    return json.loads((FIXTURES / "facts" / "h100-driver-550-csm-ready.json").read_text())
+
+
+def machine_from(base: dict, **changes: object) -> dict:
+    """`base` with sections replaced or, for mapping values, updated (packages: replaced)."""
+    import copy
+
+    facts = copy.deepcopy(base)
+    for section, value in changes.items():
+        if isinstance(value, dict) and isinstance(facts.get(section), dict) and section != "packages":
+            facts[section].update(value)
+        else:
+            facts[section] = value
+    return facts

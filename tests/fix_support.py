@@ -19,8 +19,9 @@ import sys
 import textwrap
 import venv
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
+
+from conftest import Run  # one result type for every CLI run in the tests
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,16 +107,6 @@ def write_recipe(folder: Path, packages: list[dict], *, extra: str = "", rid: st
     path = folder / f"{rid}.yaml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict:
-        return json.loads(self.stdout)
 
 
 def run_fix(env: dict[str, str], *args: str, timeout: float = 300) -> Run:

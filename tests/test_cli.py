@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
 
 CONTRACT_PATHS = ["os.name", "python.version", "torch.version", "torch.cuda",

@@ -13,12 +13,17 @@ import os
 from pathlib import Path
 
 import pytest
-
-from csm_doctor.fix.download import (
-    DownloadError, VerifiedCache, checkpoint_findings, fetch_files, local_state, repo_folder,
-)
 from fix_support import run_fix, write_recipe
 from hub_server import VALID_TOKEN, FakeHub
+
+from csm_doctor.fix.download import (
+    DownloadError,
+    VerifiedCache,
+    checkpoint_findings,
+    fetch_files,
+    local_state,
+    repo_folder,
+)
 
 REPO = "tiny/csm-test"
 GATED = "gated/csm-test"

@@ -15,10 +15,18 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fix_support import (
-    ROOT, clone_venv, freeze, installed, make_base_venv, offline_pip_env, pip_install, run_fix,
-    venv_python, write_recipe, write_wheel,
+    ROOT,
+    clone_venv,
+    freeze,
+    installed,
+    make_base_venv,
+    offline_pip_env,
+    pip_install,
+    run_fix,
+    venv_python,
+    write_recipe,
+    write_wheel,
 )
 
 PINS = [{"name": "fixa", "spec": "==1.0"}, {"name": "fixb", "spec": "==2.0"}]

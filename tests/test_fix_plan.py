@@ -15,21 +15,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import base_facts, machine_from
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
 from csm_doctor.catalogue import shipped_catalogue
 from csm_doctor.evaluate import evaluate
 from csm_doctor.findings import Finding, Status
 from csm_doctor.fix.actions import Action, changes_gpu_settings, redact, unsafe_reason
 from csm_doctor.fix.download import FileState, checkpoint_findings, facts_state
-from csm_doctor.fix.installer import IndexConfig, Installer, config_from_environment, parse_pip_config
+from csm_doctor.fix.installer import (
+    IndexConfig,
+    Installer,
+    config_from_environment,
+    parse_pip_config,
+)
 from csm_doctor.fix.plan import PlanInput, make_plan
 from csm_doctor.fix.runner import UnsafeCommand, run_step
 from csm_doctor.recipe import builtin_recipe_paths, load_recipe
 
-BASE = json.loads((FIXTURES / "facts/h100-driver-550-csm-ready.json").read_text())
+BASE = base_facts()
 PY = "/home/user/csm/.venv/bin/python"
 PIP = Installer("pip", PY)
 UV = Installer("uv", PY, uv="/usr/bin/uv", index=IndexConfig(
@@ -43,13 +48,7 @@ def catalogue():
 
 def machine(**changes: Any) -> dict[str, Any]:
     """The base machine with sections replaced or (for dict values) updated."""
-    facts = copy.deepcopy(BASE)
-    for section, value in changes.items():
-        if isinstance(value, dict) and isinstance(facts.get(section), dict) and section != "packages":
-            facts[section].update(value)
-        else:
-            facts[section] = value
-    return facts
+    return machine_from(BASE, **changes)
 
 
 def packages(drop: tuple[str, ...] = (), **versions: str) -> dict[str, str]:

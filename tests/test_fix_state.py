@@ -6,9 +6,20 @@ from pathlib import Path
 
 from csm_doctor.fix.installer import Installer
 from csm_doctor.fix.profile import (
-    BEGIN, default_profile, read_block, remove_block, write_block,
+    BEGIN,
+    default_profile,
+    read_block,
+    remove_block,
+    write_block,
 )
-from csm_doctor.fix.snapshot import Dist, Listing, Snapshot, differences, restore_actions, verify
+from csm_doctor.fix.snapshot import (
+    Dist,
+    Listing,
+    Snapshot,
+    differences,
+    restore_actions,
+    verify,
+)
 
 PY = "/venv/bin/python"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 import pytest
+from hub_server import VALID_TOKEN, FakeHub
 
 from csm_doctor.probes import PROBES, ProbeContext, collect_facts
 from csm_doctor.recipe import load_recipe
-from hub_server import VALID_TOKEN, FakeHub
 
 CSM = "sesame/csm-1b"
 LLAMA = "meta-llama/Llama-3.2-1B"

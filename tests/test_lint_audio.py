@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_lint_support import riff_wav, write_wav
 
 from csm_doctor.lint.audio import WavError, read_wav_info
-from test_lint_support import riff_wav, write_wav
 
 
 @pytest.mark.parametrize(("rate", "channels", "seconds"),

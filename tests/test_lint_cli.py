@@ -7,12 +7,12 @@ import re
 
 import pytest
 import yaml
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import ROOT
-from csm_doctor.errors import InputError
 from test_lint_support import LINT_FIXTURES, facts_file, run_lint, seed_dataset
+
+from csm_doctor.errors import InputError
 
 WRONG = LINT_FIXTURES / "cosyvoice" / "seed003-wrong-filter.yaml"
 CONTRACT_KEYS = {"id", "status", "title", "fix", "file", "line", "key"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from test_lint_support import LINT_FIXTURES, facts_file, problems, run_lint, statuses
 
 COSY = LINT_FIXTURES / "cosyvoice"

@@ -7,9 +7,9 @@ each trap is that command with one flag changed back to what cost the seed its r
 from __future__ import annotations
 
 import pytest
+from test_lint_support import LINT_FIXTURES, facts_file, problems, run_lint, statuses
 
 from csm_doctor.errors import InputError
-from test_lint_support import LINT_FIXTURES, facts_file, problems, run_lint, statuses
 
 SONG = LINT_FIXTURES / "songbloom"
 TRAIN = (SONG / "seed004-train-multigpu.sh").read_text(encoding="utf-8")

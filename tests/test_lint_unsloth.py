@@ -9,12 +9,19 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from test_lint_support import (
+    LINT_FIXTURES,
+    SEED_SCRIPT,
+    conversation,
+    facts_file,
+    problems,
+    run_lint,
+    seed_dataset,
+    statuses,
+    write_wav,
+)
 
 from csm_doctor.errors import InputError
-from test_lint_support import (
-    LINT_FIXTURES, SEED_SCRIPT, conversation, facts_file, problems, run_lint, seed_dataset,
-    statuses, write_wav,
-)
 
 UNSLOTH = LINT_FIXTURES / "unsloth"
 EN = ("en", "Conversation_Name", "segments")

@@ -11,7 +11,6 @@ they decide a returned value (the platform decides os.name).
 from __future__ import annotations
 
 import pytest
-
 from conftest import load_capture
 
 from csm_doctor.parsers.collect_env import looks_like_collect_env, parse_collect_env

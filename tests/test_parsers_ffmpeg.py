@@ -3,9 +3,7 @@ builds print (Homebrew, gyan.dev release and git, BtbN git, Arch, static)."""
 
 from __future__ import annotations
 
-
 import pytest
-
 from conftest import load_capture as load
 
 from csm_doctor.parsers.ffmpeg import looks_like_ffmpeg_version, parse_ffmpeg_version

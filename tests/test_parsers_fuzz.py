@@ -8,14 +8,21 @@ every captured fixture. Return shapes are checked too, since callers index them.
 
 from __future__ import annotations
 
-
 import pytest
+from conftest import PROBE_FIXTURES as FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csm_doctor.parsers import collect_env, ffmpeg, npu_smi, nvidia_smi, nvidia_smi_q, nvidia_smi_xml, pip_freeze
+from csm_doctor.parsers import (
+    collect_env,
+    ffmpeg,
+    npu_smi,
+    nvidia_smi,
+    nvidia_smi_q,
+    nvidia_smi_xml,
+    pip_freeze,
+)
 
-from conftest import PROBE_FIXTURES as FIXTURES
 FIXTURE_TEXTS = sorted(
     path.read_text(encoding="utf-8")
     for path in FIXTURES.rglob("*")

@@ -4,8 +4,8 @@ versions, A3 "Chip Phy-ID" rows, a process table, truncation)."""
 
 from __future__ import annotations
 
-
 from conftest import load_capture as load
+
 from csm_doctor.parsers.npu_smi import looks_like_npu_smi, parse_npu_smi_info
 
 B2_X8 = "vllm-ascend-issue362-910B2-x8-23.0.7.txt"

@@ -3,9 +3,7 @@ inline variants built from the documented formats that the captures lack."""
 
 from __future__ import annotations
 
-
 import pytest
-
 from conftest import load_capture as load
 
 from csm_doctor.parsers.nvidia_smi import (

@@ -8,7 +8,6 @@ GPU record shape and not asserted.
 from __future__ import annotations
 
 import pytest
-
 from conftest import load_capture
 
 from csm_doctor.parsers.nvidia_smi_q import looks_like_query_text, parse_query_text

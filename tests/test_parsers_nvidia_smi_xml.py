@@ -9,7 +9,6 @@ fb_reserved, mig_mode) are not asserted: the doctor does not use them.
 from __future__ import annotations
 
 import pytest
-
 from conftest import load_capture
 
 from csm_doctor.parsers.nvidia_smi_xml import looks_like_query_xml, parse_query_xml

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import PROBE_FIXTURES, cat_script
+
 from csm_doctor.probes import PROBES, ProbeContext, collect_facts
 from csm_doctor.probes.base import Probe, run_probes
 from csm_doctor.recipe import load_recipe

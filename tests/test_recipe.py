@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 
-from conftest import ROOT
 from csm_doctor.catalogue import load_catalogue
 from csm_doctor.errors import InputError
 from csm_doctor.recipe import builtin_recipe_paths, load_recipe, parse_recipe

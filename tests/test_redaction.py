@@ -11,9 +11,14 @@ import string
 import uuid
 
 import pytest
-
 from conftest import FIXTURES
-from csm_doctor.report.redact import REDACTED, Redactor, is_secret_env_name, is_secret_name
+
+from csm_doctor.report.redact import (
+    REDACTED,
+    Redactor,
+    is_secret_env_name,
+    is_secret_name,
+)
 
 RNG = random.Random()
 

@@ -6,30 +6,22 @@ scenario changes only what makes it different, and asserts ids and statuses.
 
 from __future__ import annotations
 
-import copy
-import json
 from typing import Any
 
 import pytest
+from conftest import base_facts, machine_from
 
-from conftest import FIXTURES
 from csm_doctor.catalogue import shipped_catalogue
 from csm_doctor.evaluate import evaluate
 from csm_doctor.findings import Status, exit_code_for
 from csm_doctor.recipe import load_recipe
 
-BASE = json.loads((FIXTURES / "facts/h100-driver-550-csm-ready.json").read_text())
+BASE = base_facts()
 
 
 def machine(**changes: Any) -> dict[str, Any]:
     """The base machine with sections replaced or (for dict values) updated."""
-    facts = copy.deepcopy(BASE)
-    for section, value in changes.items():
-        if isinstance(value, dict) and isinstance(facts.get(section), dict) and section != "packages":
-            facts[section].update(value)
-        else:
-            facts[section] = value
-    return facts
+    return machine_from(BASE, **changes)
 
 
 def judge(facts: dict[str, Any], recipe: str = "csm-1b"):

@@ -19,7 +19,6 @@ import wave
 from pathlib import Path
 
 import pytest
-
 from hub_server import VALID_TOKEN, FakeHub
 
 from csm_doctor.smoke.target_smoke import TINY_BACKBONE, TINY_CODEC, TINY_DEPTH_DECODER

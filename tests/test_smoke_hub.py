@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hub_server import VALID_TOKEN, FakeHub
 
 from csm_doctor.findings import Status
 from csm_doctor.smoke.hub import TRANSFORMERS_FILES, plan_hub_access
 from csm_doctor.smoke.runner import redact
-from hub_server import VALID_TOKEN, FakeHub
 
 NEEDS = (("sesame/csm-1b", TRANSFORMERS_FILES),)
 SNAPSHOT = "0123456789abcdef0123456789abcdef01234567"

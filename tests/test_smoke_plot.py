@@ -7,7 +7,15 @@ import math
 import struct
 import zlib
 
-from csm_doctor.smoke.plot import GLYPHS, LEFT, TOP, WAVE, ramp_table, render_png, tick_step
+from csm_doctor.smoke.plot import (
+    GLYPHS,
+    LEFT,
+    TOP,
+    WAVE,
+    ramp_table,
+    render_png,
+    tick_step,
+)
 
 
 def plot_data(cols: int = 200, rows: int = 64) -> dict:

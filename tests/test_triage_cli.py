@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import PROBE_FIXTURES, load_capture
 
 H100_TABLE = ("nvidia-smi-table", "gpud-8xH100-550.90.07.txt")

@@ -10,7 +10,6 @@ import re
 import time
 
 import pytest
-
 from conftest import PROBE_FIXTURES, load_capture
 
 from csm_doctor.facts import FACTS_SCHEMA, FACTS_SHAPE, empty_facts, get_path

@@ -14,7 +14,6 @@ import re
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from test_parsers_fuzz import FIXTURE_TEXTS, FUZZ, TABLE_ALPHABET, mutated_fixture
 
 from csm_doctor.facts import FACTS_SCHEMA, FACTS_SHAPE, empty_facts

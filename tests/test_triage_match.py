@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, PROBE_FIXTURES
+
 from csm_doctor.triage.extract import extract_facts
 from csm_doctor.triage.match import match_text, paste_lines
 

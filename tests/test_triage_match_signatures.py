@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
 from csm_doctor.catalogue import Catalogue, Check, load_catalogue, shipped_catalogue
 from csm_doctor.errors import InputError
 from csm_doctor.triage.match import (

@@ -8,6 +8,7 @@ tags are kept as their text, and their names recorded, instead.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -255,3 +256,20 @@ def _split(text: str) -> list[str]:
     lexer.whitespace_split = True
     lexer.commenters = "#"
     return list(lexer)
+
+
+def subdirs(path: Path) -> list[Path]:
+    """Visible sub-folders, sorted (dataset languages and conversations); [] if unreadable."""
+    try:
+        return sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    except OSError:
+        return []
+
+
+def plain_files(path: Path) -> list[Path]:
+    """Plain files of a folder (scandir: no stat per entry, which matters at 100k clips)."""
+    try:
+        with os.scandir(path) as entries:
+            return [Path(e.path) for e in entries if e.is_file()]
+    except OSError:
+        return []

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from csm_doctor.errors import InputError
+from csm_doctor.lint.files import plain_files, subdirs
 
 # The three fine-tuning setups lint knows, by the built-in recipe that describes each.
 FAMILY_RECIPES = {"unsloth": "csm-1b-unsloth", "cosyvoice": "cosyvoice2-lora",
@@ -128,27 +129,15 @@ def find_segment_dirs(root: Path, limit: int | None = None) -> list[Path]:
     found: list[Path] = []
     candidates = itertools.chain(
         (root, root / "segments"),
-        (conv / "segments" for lang in _subdirs(root) for conv in _subdirs(lang)))
+        (conv / "segments" for lang in subdirs(root) for conv in subdirs(lang)))
     for candidate in candidates:  # lazily: detection stops at the first
-        if candidate.is_dir() and any(p.name.endswith("script.txt") for p in _files(candidate)):
+        if candidate.is_dir() and any(p.name.endswith("script.txt") for p in plain_files(candidate)):
             found.append(candidate)
             if limit and len(found) >= limit:
                 break
     return found
 
 
-def _subdirs(path: Path) -> list[Path]:
-    try:
-        return sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    except OSError:
-        return []
-
-
-def _files(path: Path) -> list[Path]:
-    try:
-        return [p for p in path.iterdir() if p.is_file()]
-    except OSError:
-        return []
 
 
 def _detect_yaml(path: Path, display: str) -> tuple[str, str] | None:

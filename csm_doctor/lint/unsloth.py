@@ -20,7 +20,14 @@ from typing import Any
 from csm_doctor.errors import InputError
 from csm_doctor.lint.audio import WavError, read_wav_info
 from csm_doctor.lint.checks import sink
-from csm_doctor.lint.files import ConfigDoc, load_config, norm_key, read_text
+from csm_doctor.lint.files import (
+    ConfigDoc,
+    load_config,
+    norm_key,
+    plain_files,
+    read_text,
+    subdirs,
+)
 from csm_doctor.lint.model import LintFinding, Where
 
 SCRIPT_NAME = "vibevoice-podcast-script.txt"
@@ -128,13 +135,13 @@ class _Display:
 
 def _conversations(root: Path, layout: Any, shown: _Display) -> list[Conversation]:
     """Every conversation's segments/ folder, and the layout problems met on the way."""
-    if root.name == "segments" or any(p.name.endswith("script.txt") for p in _files(root)):
+    if root.name == "segments" or any(p.name.endswith("script.txt") for p in plain_files(root)):
         return [_conversation(root, example=True)]
     if (root / "segments").is_dir():
         return [_conversation(root / "segments", example=True)]
     found = []
-    for lang in _dirs(root):
-        conversations = _dirs(lang)
+    for lang in subdirs(root):
+        conversations = subdirs(lang)
         if not conversations:
             layout.warn(f"{lang.name}/ holds no conversation folder", Where(shown(lang)))
         for conv_dir in conversations:
@@ -154,26 +161,12 @@ def _conversation(segments: Path, example: bool) -> Conversation:
     return Conversation(segments, script, SCRIPT_NAME)
 
 
-def _dirs(path: Path) -> list[Path]:
-    try:
-        return sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    except OSError:
-        return []
-
-
-def _files(path: Path) -> list[Path]:
-    """Plain files of a folder (scandir: no stat per entry, which matters at 100k clips)."""
-    try:
-        with os.scandir(path) as entries:
-            return [Path(e.path) for e in entries if e.is_file()]
-    except OSError:
-        return []
 
 
 def _script_lines(conv: Conversation, layout: Any, shown: _Display) -> list[tuple[int, int, str]]:
     """(file line, speaker, text) of every `[N]: text` line; problems become findings."""
     if conv.script is None:
-        others = sorted(p.name for p in _files(conv.segments) if p.name.endswith("script.txt"))
+        others = sorted(p.name for p in plain_files(conv.segments) if p.name.endswith("script.txt"))
         found = f" (found {', '.join(others)})" if others else ""
         layout.fail(f"{shown(conv.segments)} has no {conv.expected_script}{found}",
                     Where(shown(conv.segments)),
@@ -213,7 +206,7 @@ def _script_lines(conv: Conversation, layout: Any, shown: _Display) -> list[tupl
 
 def _wavs(segments: Path) -> list[Path]:
     """The segments' WAVs in the order a plain sort gives (how scripts pair them with lines)."""
-    return sorted((p for p in _files(segments) if p.suffix.lower() == ".wav"), key=lambda p: p.name)
+    return sorted((p for p in plain_files(segments) if p.suffix.lower() == ".wav"), key=lambda p: p.name)
 
 
 def _pair(conv: Conversation, lines: list[tuple[int, int, str]], wavs: list[Path],
