@@ -27,8 +27,14 @@ def main() -> None:
     """Diagnose (and fix) a machine for Sesame CSM-1B.
 
     Start with `csm-doctor check`. Exit codes: 0 ok, 1 a required check
-    failed, 2 bad input, 3 csm-doctor itself could not run.
+    failed, 2 bad input, 3 csm-doctor itself could not run, 130/143
+    interrupted (every child process stopped).
     """
+    from csm_doctor.process import install_signal_handlers
+    from csm_doctor.report.redact import install_redacting_streams
+
+    install_signal_handlers()    # SIGTERM/SIGHUP end like Ctrl-C: children stopped, 143
+    install_redacting_streams()  # no secret leaves through stdout or stderr, whoever prints it
 
 
 for command in (check, fix, smoke, facts, triage, report, lint, recipes):

@@ -100,7 +100,7 @@ def test_fix_installs_pins_plans_nothing_twice_and_undo_restores_freeze(
         assert step["argv"][:5] == [str(fake_bin.dir / "uv"), "pip", "install", "--python", str(target)]
         assert "--no-index" in step["argv"] and "--find-links" in step["argv"]  # pip's sources
     else:
-        assert step["argv"][:4] == [str(target), "-m", "pip", "install"]
+        assert step["argv"][:5] == [str(target), "-I", "-m", "pip", "install"]
     assert step["command"].endswith("fixa==1.0 fixb==2.0")
     assert [r["status"] for r in doc["results"]] == ["ok"]
     assert set(doc["fixed"]) == {"package-missing", "package-version-mismatch"}
@@ -255,7 +255,7 @@ def test_get_uv_is_planned_into_csm_doctors_own_environment(target, env, tmp_pat
     if own_uv_path().is_file():
         pytest.skip("uv is already installed in csm-doctor's environment")
     assert [a["kind"] for a in doc["plan"]] == ["get-uv", "install"]
-    assert doc["plan"][0]["argv"][1:] == ["-m", "pip", "install", "--disable-pip-version-check", "uv"]
+    assert doc["plan"][0]["argv"][1:] == ["-I", "-m", "pip", "install", "--disable-pip-version-check", "uv"]
     assert doc["plan"][1]["argv"][1:5] == ["pip", "install", "--python", str(target)]
 
 

@@ -83,7 +83,7 @@ def test_a_cpu_build_on_a_gpu_machine_gets_the_cuda_build_for_this_driver():
                     torch={"version": "2.4.0+cpu", "variant": "cpu", "cuda": None, "arch_list": None})
     [action] = plan_for(facts)
     assert action.kind == "reinstall"
-    assert action.argv == (PY, "-m", "pip", "install", "--index-url",
+    assert action.argv == (PY, "-I", "-m", "pip", "install", "--index-url",
                            "https://download.pytorch.org/whl/cu124",
                            "torch==2.4.0+cu124", "torchaudio==2.4.0+cu124")
     assert [r.id for r in action.addresses] == ["torch-cpu-build"]
@@ -135,8 +135,8 @@ def test_windows_swaps_triton_for_the_triton_windows_that_pairs_with_torch():
     facts = machine(os={"name": "windows", "distro": None}, packages=packages(triton="3.0.0"))
     plan = plan_for(facts)
     assert summary(plan) == [
-        ("uninstall", True, f"{PY} -m pip uninstall -y triton"),
-        ("install", True, f"{PY} -m pip install 'triton-windows>=3.1,<3.2'"),
+        ("uninstall", True, f"{PY} -I -m pip uninstall -y triton"),
+        ("install", True, f"{PY} -I -m pip install 'triton-windows>=3.1,<3.2'"),
     ]
     assert {r.id for a in plan for r in a.addresses} == {"triton-missing-windows"}
 
@@ -151,7 +151,7 @@ def test_a_git_package_is_installed_from_its_url_and_needs_git():
 
 
 @pytest.mark.parametrize("installer, expected", [
-    (PIP, (PY, "-m", "pip", "install", "--no-deps", "trl==0.22.2")),
+    (PIP, (PY, "-I", "-m", "pip", "install", "--no-deps", "trl==0.22.2")),
     (UV, ("/usr/bin/uv", "pip", "install", "--python", PY,
           "--extra-index-url", "https://mirror.example/simple", "--find-links", "/opt/wheels",
           "--no-deps", "trl==0.22.2")),
@@ -306,9 +306,11 @@ def test_credentials_in_an_index_url_never_reach_the_output():
     installer = Installer("uv", PY, uv="/usr/bin/uv", index=IndexConfig(
         index_url="https://user:s3cr3t-token@pypi.corp.example/simple"))
     action = Action("x", "install", "d", argv=installer.install(["fixa==1.0"]))
-    assert "s3cr3t" not in action.command and "https://***@pypi.corp.example" in action.command
+    assert "s3cr3t" not in action.command
+    assert "https://user:<redacted>@pypi.corp.example" in action.command
     assert "s3cr3t" not in json.dumps(action.to_json())
-    assert redact("see https://tok@host/x") == "see https://***@host/x"
+    token = "ghp_" + "a1B2c3D4" * 5
+    assert redact(f"see https://{token}@host/x") == "see https://<redacted>@host/x"
 
 
 # ------------------------------------------------------------------ safety
@@ -421,7 +423,7 @@ def test_fix_on_a_facts_file_plans_for_that_machine_and_runs_nothing(tmp_path: P
     doc = run.json()
     assert run.code == 1 and doc["mode"] == "facts" and doc["results"] == []
     torch = next(a for a in doc["plan"] if a["kind"] == "reinstall")
-    assert torch["argv"] == [PY, "-m", "pip", "install", "--index-url",
+    assert torch["argv"] == [PY, "-I", "-m", "pip", "install", "--index-url",
                              "https://download.pytorch.org/whl/cu124", "torch==2.4.0+cu124",
                              "torchaudio==2.4.0+cu124"]
     assert "torch-cpu-build" in doc["remaining"]

@@ -85,8 +85,8 @@ def test_restore_uninstalls_what_was_added_and_pins_what_changed_without_deps():
     added, changed = differences(snap, now)
     assert [d.name for d in added] == ["fixb"] and [d.name for d in changed] == ["fixa", "torch"]
     uninstall, install = restore_actions(snap, now, Installer("pip", PY))
-    assert uninstall.argv == (PY, "-m", "pip", "uninstall", "-y", "fixb")
-    assert install.argv == (PY, "-m", "pip", "install", "--no-deps", "--extra-index-url",
+    assert uninstall.argv == (PY, "-I", "-m", "pip", "uninstall", "-y", "fixb")
+    assert install.argv == (PY, "-I", "-m", "pip", "install", "--no-deps", "--extra-index-url",
                             "https://download.pytorch.org/whl/cpu", "fixa==0.9", "torch==2.4.0+cpu")
     assert verify(snap, now, None) != []
     assert restore_actions(snap, _listing(*snap.dists.values()), Installer("pip", PY)) == []

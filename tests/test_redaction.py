@@ -174,3 +174,22 @@ def test_secret_names(name: str, secret: bool):
 def test_secret_environment_names_are_any_case_substrings():
     assert is_secret_env_name("MyToken") and is_secret_env_name("KEYRING_BACKEND")
     assert not is_secret_env_name("PATH")
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_prose_after_a_secret_word_is_left_alone(public: bool):
+    text = "✗ no Hugging Face token: the gated repos sesame/csm-1b cannot be downloaded"
+    assert Redactor(public=public).text(text) == text
+
+
+def test_the_terminal_keeps_paths_and_commit_hashes_but_not_secrets(monkeypatch: pytest.MonkeyPatch,
+                                                                     s: dict[str, str]):
+    from csm_doctor.report.redact import redact_secrets
+
+    monkeypatch.setenv("PIP_INDEX_URL", f"https://ci:{s['url_pass']}@pypi.corp.example/simple")
+    monkeypatch.setenv("WANDB_API_KEY", s["wandb"])
+    line = (f"pip install x @ git+https://github.com/a/b@{'ab12' * 10} from /home/me/.venv "
+            f"password {s['url_pass']} key {s['wandb']}")
+    out = redact_secrets(line)
+    assert "ab12" * 10 in out and "/home/me/.venv" in out
+    assert s["url_pass"] not in out and s["wandb"] not in out

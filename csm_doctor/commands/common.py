@@ -31,7 +31,7 @@ def fail_input(exc: Exception, as_json: bool) -> None:
         problems = [{"file": exc.filename, "line": p.line, "key": p.key, "message": p.message}
                     for p in getattr(exc, "problems", [])]
         emit(envelope("error", error=str(exc), problems=problems, exit_code=EXIT_INPUT))
-    sys.exit(EXIT_INPUT)
+    exit_now(EXIT_INPUT)
 
 
 def guarded(func: Callable[..., int]) -> Callable[..., None]:
@@ -42,11 +42,15 @@ def guarded(func: Callable[..., int]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         from csm_doctor.errors import EXIT_INTERNAL, InputError
 
+        from csm_doctor.process import Interrupted
+
         try:
             code = func(*args, **kwargs)
         except InputError as exc:
             fail_input(exc, kwargs.get("as_json", False))
-        except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException, SystemExit):
+        except (KeyboardInterrupt, Interrupted) as exc:
+            interrupted(exc)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001
             if os.environ.get("CSM_DOCTOR_DEBUG"):
@@ -54,9 +58,45 @@ def guarded(func: Callable[..., int]) -> Callable[..., None]:
             click.echo(f"csm-doctor: internal error: {type(exc).__name__}: {exc}\n"
                        "  (set CSM_DOCTOR_DEBUG=1 for the traceback, and please report it)",
                        err=True)
-            sys.exit(EXIT_INTERNAL)
-        sys.exit(code)
+            exit_now(EXIT_INTERNAL)
+        exit_now(code)
     return wrapper
+
+
+def interrupted(exc: BaseException) -> None:
+    """Ctrl-C or SIGTERM: stop every child process tree, say so, exit 130 / 143."""
+    from csm_doctor.process import interrupt_exit_code, shutdown
+
+    stopped = shutdown()
+    code = interrupt_exit_code(exc)
+    what = "interrupted" if code == 130 else f"stopped by signal {code - 128}"
+    extra = f"; stopped {stopped} running child process{'es' if stopped != 1 else ''}" \
+        if stopped else ""
+    try:
+        click.echo(f"csm-doctor: {what}{extra}", err=True)
+    except (OSError, ValueError):
+        pass
+    exit_now(code)
+
+
+def exit_now(code: int) -> None:
+    """Exit once the answer is out: a worker thread still waiting on the network (a proxy that
+    never answers) must not hold the process for minutes after the result was printed."""
+    import threading
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    stragglers = [t for t in threading.enumerate()
+                  if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if stragglers:
+        from csm_doctor.process import shutdown
+
+        shutdown()
+        os._exit(code)
+    sys.exit(code)
 
 
 def recipe_option(func: Callable) -> Callable:

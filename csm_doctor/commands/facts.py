@@ -28,8 +28,10 @@ def facts(recipe_ref: str | None, python: str | None, offline: bool, level: str,
 
     validate_python(python)
     recipe = load_recipe(recipe_ref) if recipe_ref else None  # None: every built-in's needs
+    from csm_doctor.report.redact import redact_secrets_in
+
     document = probe_machine(python, offline, level, recipe)
-    text = dump_facts(document)
+    text = dump_facts(redact_secrets_in(document))  # a saved document travels: no secrets in it
     if output:
         try:
             with open(output, "w", encoding="utf-8") as handle:

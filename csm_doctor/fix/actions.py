@@ -26,8 +26,9 @@ PROFILE = "profile"          # the variables written to a shell profile (--write
 DOWNLOAD = "download"        # checkpoint files into the Hugging Face cache
 SYSTEM = "system"            # ffmpeg / sox through the OS package manager (--run-system, no sudo)
 ADVICE = "advice"            # everything csm-doctor will not do: drivers, CANN, access, hardware
+REMOVE_STRAYS = "remove-strays"  # undo: files an interrupted install left that no package owns
 
-PACKAGE_KINDS = frozenset({INSTALL, REINSTALL, UNINSTALL, PIP_COMMAND})
+PACKAGE_KINDS = frozenset({INSTALL, REINSTALL, UNINSTALL, PIP_COMMAND, REMOVE_STRAYS})
 
 # Privilege escalation is never run on the user's behalf.
 _ESCALATION = frozenset({"sudo", "doas", "su", "pkexec", "runas", "gsudo"})
@@ -94,12 +95,11 @@ def shell_join(argv: tuple[str, ...] | list[str]) -> str:
     return shlex.join(list(argv))
 
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s:]+(:[^/@\s]*)?)@")
-
-
 def redact(text: str) -> str:
-    """Hide user:password in URLs (an index URL from pip.conf may carry a token)."""
-    return _CREDENTIALS.sub(lambda m: f"{m.group('scheme')}***@", text)
+    """Secrets out of a command or a message (an index URL from pip.conf may carry a token)."""
+    from csm_doctor.report.redact import redact_secrets
+
+    return redact_secrets(text)
 
 
 def unsafe_reason(argv: tuple[str, ...] | list[str]) -> str | None:

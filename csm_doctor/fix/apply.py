@@ -10,7 +10,6 @@ and system packages are independent and run regardless.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from csm_doctor.fix.actions import Action, redact
 from csm_doctor.fix.installer import Installer
 from csm_doctor.fix.plan import key
 from csm_doctor.fix.runner import Echo, UnsafeCommand, failure_summary, run_step
+from csm_doctor.process import Interrupted
 
 GET_UV_TIMEOUT_S = 300.0
 SYSTEM_TIMEOUT_S = 1800.0
@@ -85,25 +85,54 @@ def apply_plan(plan: list[Action], options: ApplyOptions) -> ApplyReport:
             return report
     blocked: str | None = None
     done = 0
-    for action in plan:
-        if not action.runs:
-            report.results.append(ActionResult(action.id, "skipped", 0.0, "advice: printed, not run"))
-            continue
-        done += 1
-        if blocked and (action.changes_packages or action.kind == kinds.GET_UV):
-            result = ActionResult(action.id, "skipped", 0.0, blocked)
-        else:
-            if options.on_start:
-                options.on_start(action, done, len(runnable))
-            result = _run(action, options, report)
-            if result.status == "failed" and (action.changes_packages or action.kind == kinds.GET_UV):
-                blocked = f"skipped: step {action.id} failed"
-        report.results.append(result)
-        if options.on_done:
-            options.on_done(action, result)
+    try:
+        for action in plan:
+            if not action.runs:
+                report.results.append(ActionResult(action.id, "skipped", 0.0,
+                                                   "advice: printed, not run"))
+                continue
+            done += 1
+            if blocked and (action.changes_packages or action.kind == kinds.GET_UV):
+                result = ActionResult(action.id, "skipped", 0.0, blocked)
+            else:
+                if options.on_start:
+                    options.on_start(action, done, len(runnable))
+                result = _run(action, options, report)
+                if result.status == "failed" and (action.changes_packages
+                                                  or action.kind == kinds.GET_UV):
+                    blocked = f"skipped: step {action.id} failed"
+            report.results.append(result)
+            if options.on_done:
+                options.on_done(action, result)
+    except (KeyboardInterrupt, Interrupted):
+        _after_interrupt(snap, options)
+        raise
     if blocked and snap is not None:
         report.rolled_back = _roll_back(snap, options, report)
     return report
+
+
+def _after_interrupt(snap: Any, options: ApplyOptions) -> None:
+    """Ctrl-C or SIGTERM mid-plan: stop the step's whole process tree *before* anything else
+    (a pip left running would go on changing the environment), then put the snapshot back."""
+    from csm_doctor.process import stop_all
+
+    say = options.log or (lambda text: None)
+    stop_all()  # the step's own frame killed its tree on the way out; anything else goes too
+    say("csm-doctor: interrupted; stopped the running step")
+    if snap is None:
+        if not options.take_snapshot:  # --undo itself was interrupted
+            say("csm-doctor: the undo did not finish: run `csm-doctor fix --undo` again")
+        return
+    say("csm-doctor: putting the environment back as it was (Ctrl-C again to stop that too)...")
+    try:
+        ok, text = restore_snapshot(snap, options)
+    except (KeyboardInterrupt, Interrupted):
+        stop_all()
+        say("csm-doctor: the rollback was interrupted: the environment may differ from the "
+            "snapshot; run `csm-doctor fix --undo` to finish it")
+        raise
+    say(f"csm-doctor: {text}" + ("" if ok else "; run `csm-doctor fix --undo` to try again"))
 
 
 def _run(action: Action, options: ApplyOptions, report: ApplyReport) -> ActionResult:
@@ -113,6 +142,8 @@ def _run(action: Action, options: ApplyOptions, report: ApplyReport) -> ActionRe
             status, message, finding = _download(action, options)
         elif action.kind == kinds.PROFILE:
             status, message, finding = _profile(action, report)
+        elif action.kind == kinds.REMOVE_STRAYS:
+            status, message, finding = _remove_strays(action)
         else:
             status, message, finding = _command(action, options)
     except UnsafeCommand as exc:
@@ -128,7 +159,7 @@ def _command(action: Action, options: ApplyOptions) -> tuple[str, str, str | Non
     else:
         timeout, env = options.step_timeout, options.installer.environment()
     timeout *= options.timeout_scale
-    result = run_step(action.argv, timeout, env=env, cwd=tempfile.gettempdir(), echo=options.echo)
+    result = run_step(action.argv, timeout, env=env, echo=options.echo)
     if result.timed_out:
         return "failed", f"did not finish within {timeout:g} s and was stopped", None
     if result.returncode != 0:
@@ -161,6 +192,15 @@ def _download(action: Action, options: ApplyOptions) -> tuple[str, str, str | No
     return "ok", "; ".join(parts) + "; verified", None
 
 
+def _remove_strays(action: Action) -> tuple[str, str, str | None]:
+    from csm_doctor.fix.snapshot import remove_strays
+
+    left = remove_strays(list(action.payload["paths"]))
+    if left:
+        return "failed", "cannot remove " + ", ".join(left), None
+    return "ok", f"removed {len(action.payload['paths'])} stray path(s)", None
+
+
 def _profile(action: Action, report: ApplyReport) -> tuple[str, str, str | None]:
     from csm_doctor.fix.profile import (
         forget_written,
@@ -190,28 +230,36 @@ def _profile(action: Action, report: ApplyReport) -> tuple[str, str, str | None]
 
 def _roll_back(snap: Any, options: ApplyOptions, report: ApplyReport) -> bool:
     """Put the target back to the snapshot after a failed package step; True when verified."""
+    ok, text = restore_snapshot(snap, options)
+    _note_rollback(report, text)
+    return ok
+
+
+def restore_snapshot(snap: Any, options: ApplyOptions) -> tuple[bool, str]:
+    """Put the target back to `snap` and verify it: (verified, what happened in words)."""
     from csm_doctor.fix import snapshot
 
     try:
         listing = snapshot.list_distributions(options.installer.python)
         steps = snapshot.restore_actions(snap, listing, options.installer)
         for step in steps:
+            if step.kind == kinds.REMOVE_STRAYS:
+                status, message, _ = _remove_strays(step)
+                if status != "ok":
+                    return False, f"rolling back failed: {message}"
+                continue
             result = run_step(step.argv, options.step_timeout * options.timeout_scale,
-                              env=options.installer.environment(), cwd=tempfile.gettempdir())
+                              env=options.installer.environment())
             if result.returncode != 0:
-                _note_rollback(report, f"rolling back failed: {failure_summary(result.stdout)}")
-                return False
+                return False, f"rolling back failed: {failure_summary(result.stdout)}"
         problems = snapshot.verify(snap, snapshot.list_distributions(options.installer.python),
                                    snapshot.pip_freeze(options.installer.python))
     except (snapshot.SnapshotError, UnsafeCommand, OSError) as exc:
-        _note_rollback(report, f"rolling back failed: {exc}")
-        return False
+        return False, f"rolling back failed: {exc}"
     if problems:
-        _note_rollback(report, "after rolling back: " + "; ".join(problems))
-        return False
-    _note_rollback(report, "the environment is as it was before (rolled back)" if steps
-                   else "the environment was left as it was")
-    return True
+        return False, "after rolling back: " + "; ".join(problems)
+    return True, ("the environment is as it was before (rolled back)" if steps
+                  else "the environment was left as it was")
 
 
 def _note_rollback(report: ApplyReport, text: str) -> None:

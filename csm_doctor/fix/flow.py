@@ -172,6 +172,23 @@ def run_fix(opts: FixOptions) -> int:
         return report.refuse(f"refusing to change the packages of {prefix}: it is not a virtual "
                              "environment (create one: python3 -m venv .venv, or pass "
                              "--allow-system to change it anyway)")
+    from csm_doctor.fix.lock import EnvironmentLock, EnvironmentLocked
+
+    try:
+        with EnvironmentLock((facts.get("python") or {}).get("prefix") or target):
+            return _apply_and_recheck(opts, report, given, recipe, findings, plan, installer,
+                                      target, profile)
+    except EnvironmentLocked as exc:
+        return report.refuse(str(exc))
+
+
+def _apply_and_recheck(opts: FixOptions, report: "_Report", given: Any, recipe: Any,
+                       findings: list[Finding], plan: list[Action], installer: Any, target: str,
+                       profile: Path | None) -> int:
+    """Holding the environment's lock: show, ask, apply, probe again, compare."""
+    from csm_doctor.commands.common import probe_machine
+    from csm_doctor.fix.profile import read_block
+
     report.show_plan()
     go, refusal = _confirm(opts, plan, "Apply")
     if refusal:
@@ -351,13 +368,19 @@ def run_undo(opts: FixOptions) -> int:
     undo.show()
     if opts.dry_run:
         return undo.finish("dry-run", EXIT_FAILED, None)
-    go, refusal = _confirm(opts, plan, "Undo with")
-    if refusal:
-        return undo.finish("refused", EXIT_INPUT, refusal)
-    if not go:
-        return undo.finish("declined", EXIT_FAILED, "nothing was changed")
-    applied = apply_plan(plan, _apply_options(opts, installer, take_snapshot=False))
-    return undo.verify_and_finish(applied.results)
+    from csm_doctor.fix.lock import EnvironmentLock, EnvironmentLocked
+
+    try:
+        with EnvironmentLock(listing.prefix):
+            go, refusal = _confirm(opts, plan, "Undo with")
+            if refusal:
+                return undo.finish("refused", EXIT_INPUT, refusal)
+            if not go:
+                return undo.finish("declined", EXIT_FAILED, "nothing was changed")
+            applied = apply_plan(plan, _apply_options(opts, installer, take_snapshot=False))
+            return undo.verify_and_finish(applied.results)
+    except EnvironmentLocked as exc:
+        return undo.finish("refused", EXIT_INPUT, str(exc))
 
 
 class _Undo:

@@ -95,10 +95,10 @@ def config_from_environment(env: dict[str, str] | None = None) -> IndexConfig:
 
 def read_pip_config(pythons: list[str], timeout: float = CONFIG_TIMEOUT_S) -> IndexConfig:
     """Ask the first pip that answers (the target's, then csm-doctor's) for its configuration."""
-    from csm_doctor.probes.command import run_command
+    from csm_doctor.process import python_argv, run_command
 
     for python in pythons:
-        result = run_command([python, "-m", "pip", "config", "list"], timeout=timeout,
+        result = run_command(python_argv(python, "-m", "pip", "config", "list"), timeout=timeout,
                              env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
         if result.returncode == 0:
             return parse_pip_config(result.stdout)
@@ -127,17 +127,17 @@ class Installer:
             sources += ["--index-url", index_url]
         for url in extra_index_urls:
             sources += ["--extra-index-url", url]
-        return (self.python, "-m", "pip", "install", *flags, *sources, *extra_args, *requirements)
+        return (self.python, "-I", "-m", "pip", "install", *flags, *sources, *extra_args, *requirements)
 
     def uninstall(self, names: list[str]) -> tuple[str, ...]:
         if self.tool == UV:
             return (self.uv or "uv", "pip", "uninstall", "--python", self.python, *names)
-        return (self.python, "-m", "pip", "uninstall", "-y", *names)
+        return (self.python, "-I", "-m", "pip", "uninstall", "-y", *names)
 
     def freeze(self) -> tuple[str, ...]:
         if self.tool == UV:
             return (self.uv or "uv", "pip", "freeze", "--python", self.python)
-        return (self.python, "-m", "pip", "freeze", "--all")
+        return (self.python, "-I", "-m", "pip", "freeze", "--all")
 
     def environment(self) -> dict[str, str]:
         """Variables for the installer's process: uv gets pip's certificate bundle too."""
@@ -172,7 +172,7 @@ def own_uv_path() -> Path:
 
 def get_uv_command() -> tuple[str, ...]:
     """Installs uv into csm-doctor's own environment (never into the target)."""
-    return (sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "uv")
+    return (sys.executable, "-I", "-m", "pip", "install", "--disable-pip-version-check", "uv")
 
 
 def uv_version(uv: str) -> str | None:

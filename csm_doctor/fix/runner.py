@@ -1,24 +1,14 @@
-"""Running one fix command: a hard timeout, the output streamed or kept, unsafe commands refused.
+"""Running one fix command: unsafe commands refused, the output streamed and redacted.
 
-Installs take minutes, so unlike probes (csm_doctor.probes.command) the output
-can be streamed to the user as it comes; the same process-group handling
-kills pip and everything it started when the timeout expires.
+The running itself (a private working folder, the process group killed on a
+timeout or an interrupt, bounded output) is csm_doctor.process's, shared with
+the probes and the smoke test.
 """
 
 from __future__ import annotations
 
-import subprocess
-import threading
-from typing import Callable
-
 from csm_doctor.fix.actions import redact, unsafe_reason
-from csm_doctor.probes.command import (
-    CommandResult,
-    kill_process_tree,
-    new_session_kwargs,
-)
-
-Echo = Callable[[str], None]
+from csm_doctor.process import CommandResult, Echo, stream_command
 
 
 class UnsafeCommand(RuntimeError):
@@ -31,33 +21,8 @@ def run_step(argv: tuple[str, ...] | list[str], timeout: float, env: dict[str, s
     reason = unsafe_reason(argv)
     if reason:
         raise UnsafeCommand(f"refusing to run {argv[0]}: {reason}")
-    try:
-        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                **new_session_kwargs())
-    except OSError as exc:
-        return CommandResult(list(argv), None, "", f"cannot start {argv[0]}: {exc.strerror or exc}")
-    lines: list[str] = []
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for raw in iter(proc.stdout.readline, b""):
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            lines.append(line)
-            if echo is not None:
-                echo(redact(line))
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_process_tree(proc)
-        proc.wait(timeout=5)
-        reader.join(timeout=2)
-        return CommandResult(list(argv), None, "\n".join(lines), "", timed_out=True)
-    reader.join(timeout=5)
-    return CommandResult(list(argv), proc.returncode, "\n".join(lines), "")
+    shown = (lambda line: echo(redact(line))) if echo is not None else None
+    return stream_command(argv, timeout, env=env, cwd=cwd, echo=shown)
 
 
 # pip's ERROR lines; uv's "error:" with its "cause:"/"hint:" lines (older uv: × ╰─▶).

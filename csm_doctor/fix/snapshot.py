@@ -54,9 +54,27 @@ for dist in metadata.distributions():
     except Exception:
         direct = None
     dists.append({"name": name, "version": dist.version, "direct_url": direct})
+# What is on disk, not only what metadata says: an install killed half-way leaves a package
+# folder without its dist-info, which no distribution lists (its RECORD is written last).
+import sysconfig
+owned, entries = set(), {}
+for dist in metadata.distributions():
+    try:
+        for path in dist.files or ():
+            owned.add(str(path).replace("\\", "/").split("/", 1)[0])
+    except Exception:
+        pass
+for key in ("purelib", "platlib"):
+    folder = sysconfig.get_paths().get(key)
+    if folder and os.path.isdir(folder) and folder not in entries:
+        try:
+            entries[folder] = sorted(n for n in os.listdir(folder) if n != "__pycache__")
+        except OSError:
+            pass
 print("@@CSM_DOCTOR_FREEZE@@")
 print(json.dumps({"prefix": sys.prefix, "executable": sys.executable,
-                  "in_venv": sys.prefix != base or conda, "distributions": dists}))
+                  "in_venv": sys.prefix != base or conda, "distributions": dists,
+                  "entries": entries, "owned": sorted(owned)}))
 '''
 
 
@@ -97,12 +115,14 @@ class Dist:
 
 @dataclass
 class Listing:
-    """The target's installed distributions, read by LIST_SCRIPT."""
+    """The target's installed distributions, read by LIST_SCRIPT, and its site folders' entries."""
 
     prefix: str
     executable: str
     in_venv: bool
     dists: dict[str, Dist]
+    entries: dict[str, list[str]] = field(default_factory=dict)  # site folder -> names in it
+    owned: frozenset[str] = frozenset()  # top-level names some distribution's RECORD lists
 
     def freeze(self) -> list[str]:
         return sorted((d.freeze_line() for d in self.dists.values()), key=str.lower)
@@ -116,6 +136,7 @@ class Snapshot:
     distributions: list[dict[str, Any]]
     freeze: list[str]
     pip_freeze: list[str] | None = None
+    entries: dict[str, list[str]] | None = None  # None: a snapshot from before entries were kept
     path: str | None = field(default=None, compare=False)
 
     @property
@@ -130,9 +151,9 @@ class Snapshot:
 
 
 def list_distributions(python: str, timeout: float = LIST_TIMEOUT_S) -> Listing:
-    from csm_doctor.probes.command import run_command
+    from csm_doctor.process import python_argv, run_command
 
-    result = run_command([python, "-I", "-c", LIST_SCRIPT], timeout=timeout,
+    result = run_command(python_argv(python, "-c", LIST_SCRIPT), timeout=timeout,
                          env={**os.environ, "PYTHONIOENCODING": "utf-8",
                               "PYTHONDONTWRITEBYTECODE": "1"})
     if result.timed_out:
@@ -143,14 +164,15 @@ def list_distributions(python: str, timeout: float = LIST_TIMEOUT_S) -> Listing:
     doc = json.loads(result.stdout.rsplit(MARKER, 1)[1])
     dists = [Dist(d["name"], d["version"], d.get("direct_url")) for d in doc["distributions"]]
     return Listing(prefix=doc["prefix"], executable=doc["executable"], in_venv=bool(doc["in_venv"]),
-                   dists={d.key: d for d in dists})
+                   dists={d.key: d for d in dists}, entries=doc.get("entries") or {},
+                   owned=frozenset(doc.get("owned") or ()))
 
 
 def pip_freeze(python: str, timeout: float = LIST_TIMEOUT_S) -> list[str] | None:
     """`pip freeze --all` of the target, or None when it has no pip."""
-    from csm_doctor.probes.command import run_command
+    from csm_doctor.process import python_argv, run_command
 
-    result = run_command([python, "-I", "-m", "pip", "freeze", "--all"], timeout=timeout,
+    result = run_command(python_argv(python, "-m", "pip", "freeze", "--all"), timeout=timeout,
                          env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
                               "PYTHONIOENCODING": "utf-8"})
     if result.returncode != 0:
@@ -163,7 +185,7 @@ def take(python: str) -> Snapshot:
     return Snapshot(python=python, prefix=listing.prefix,
                     created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                     distributions=[asdict(d) for d in listing.dists.values()],
-                    freeze=listing.freeze(), pip_freeze=pip_freeze(python))
+                    freeze=listing.freeze(), pip_freeze=pip_freeze(python), entries=listing.entries)
 
 
 # ------------------------------------------------------------------ where snapshots live
@@ -211,10 +233,50 @@ def differences(snapshot: Snapshot, listing: Listing) -> tuple[list[Dist], list[
     return added, changed
 
 
+def strays(snapshot: Snapshot, listing: Listing) -> list[str]:
+    """Paths in the site folders that appeared since the snapshot and no distribution owns
+    (a half-extracted package, pip's ~-prefixed stash): metadata alone would miss them."""
+    if snapshot.entries is None:
+        return []
+    found = []
+    for folder, names in sorted(listing.entries.items()):
+        before = set(snapshot.entries.get(folder, ()))
+        found += [os.path.join(folder, name) for name in names
+                  if name not in before and name not in listing.owned]
+    return found
+
+
+def remove_strays(paths: list[str]) -> list[str]:
+    """Delete what strays() found; the paths that could not be removed."""
+    import shutil
+
+    left = []
+    for path in paths:
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            left.append(path)
+    return left
+
+
 def restore_actions(snapshot: Snapshot, listing: Listing, installer: Installer) -> list[Action]:
     """The plan that turns the target back into the snapshot (empty when it already is)."""
+    from csm_doctor.fix.actions import REMOVE_STRAYS
+
     added, changed = differences(snapshot, listing)
     actions = []
+    stray = strays(snapshot, listing)
+    if stray:
+        actions.append(Action(
+            id="undo-strays", kind=REMOVE_STRAYS,
+            description="remove what an interrupted install left and no package owns: "
+                        + ", ".join(os.path.basename(p) for p in stray),
+            shown="(delete " + " ".join(stray) + ")", payload={"paths": stray}))
     if added:
         names = [d.name for d in added]
         actions.append(Action(
@@ -233,7 +295,7 @@ def restore_actions(snapshot: Snapshot, listing: Listing, installer: Installer) 
 
 def verify(snapshot: Snapshot, listing: Listing, pip_lines: list[str] | None) -> list[str]:
     """What still differs from the snapshot ([] when the environment is as it was)."""
-    problems = []
+    problems = [f"stray files no package owns: {path}" for path in strays(snapshot, listing)]
     now = set(listing.freeze())
     was = set(snapshot.freeze)
     problems += [f"missing: {line}" for line in sorted(was - now)]

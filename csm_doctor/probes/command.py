@@ -1,18 +1,23 @@
-"""Running external tools safely: absolute paths only, always a timeout.
+"""Finding external tools safely: absolute paths only.
 
-`nvidia-smi` can hang on a wedged driver and Windows runs a binary planted in
-the current directory before PATH, so tools are resolved to absolute paths
-from absolute PATH entries (plus known install locations) and never waited on
-forever.
+Windows runs a binary planted in the current directory before PATH, so tools
+are resolved to absolute paths from absolute PATH entries (plus known install
+locations). Running them is csm_doctor.process's job (re-exported here for
+the probes): a timeout, an output cap, the whole process group killed.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+
+from csm_doctor.process import (  # noqa: F401 - the probes' runner
+    CommandResult,
+    kill_process_tree,
+    new_session_kwargs,
+    run_command,
+)
 
 # Where the NVIDIA and Ascend tools live when PATH does not say (WSL, Windows).
 KNOWN_LOCATIONS: dict[str, tuple[str, ...]] = {
@@ -24,21 +29,6 @@ KNOWN_LOCATIONS: dict[str, tuple[str, ...]] = {
     ),
     "npu-smi": ("/usr/local/sbin/npu-smi", "/usr/local/bin/npu-smi"),
 }
-
-
-@dataclass
-class CommandResult:
-    """What a finished (or timed-out) command left behind."""
-
-    argv: list[str]
-    returncode: int | None
-    stdout: str
-    stderr: str
-    timed_out: bool = False
-
-    @property
-    def output(self) -> str:
-        return self.stdout + ("\n" + self.stderr if self.stderr else "")
 
 
 def find_executable(name: str, path_env: str | None = None) -> str | None:
@@ -58,57 +48,3 @@ def find_executable(name: str, path_env: str | None = None) -> str | None:
         if os.path.isfile(known) and os.access(known, os.X_OK):
             return known
     return None
-
-
-def run_command(argv: list[str], timeout: float, env: dict[str, str] | None = None,
-                input_text: str | None = None) -> CommandResult:
-    """Run `argv` (argv[0] absolute) with a hard timeout; the process is killed on expiry."""
-    try:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-            **new_session_kwargs(),
-        )
-    except OSError as exc:
-        return CommandResult(argv, None, "", f"cannot start {argv[0]}: {exc.strerror or exc}")
-    try:
-        out, err = proc.communicate(input=_encode(input_text), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_process_tree(proc)
-        out, err = _drain(proc)
-        return CommandResult(argv, None, _decode(out), _decode(err), timed_out=True)
-    return CommandResult(argv, proc.returncode, _decode(out), _decode(err))
-
-
-def new_session_kwargs() -> dict[str, object]:
-    # A process group of its own lets a timeout kill children too (a shell script's sleep).
-    if sys.platform == "win32":
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
-
-
-def kill_process_tree(proc: subprocess.Popen) -> None:
-    try:
-        if sys.platform == "win32":
-            proc.kill()
-        else:
-            import signal
-
-            os.killpg(proc.pid, signal.SIGKILL)
-    except (OSError, ProcessLookupError):
-        pass
-
-
-def _drain(proc: subprocess.Popen) -> tuple[bytes, bytes]:
-    try:
-        return proc.communicate(timeout=2)
-    except (subprocess.TimeoutExpired, OSError, ValueError):
-        return b"", b""
-
-
-def _encode(text: str | None) -> bytes | None:
-    return text.encode() if text is not None else None
-
-
-def _decode(data: bytes | None) -> str:
-    return (data or b"").decode("utf-8", errors="replace")

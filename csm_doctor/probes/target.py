@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from csm_doctor.probes.base import ProbeContext
-from csm_doctor.probes.command import run_command
+from csm_doctor.process import isolated_env, python_argv, run_command
 
 MARKER = "@@CSM_DOCTOR_JSON@@"
 SCRIPT = (Path(__file__).with_name("target_script.py")).read_text(encoding="utf-8") \
@@ -39,9 +39,8 @@ def default_python() -> str:
 
 
 def run_target_script(python: str, timeout: float, import_torch: bool) -> dict[str, Any]:
-    argv = [python, "-c", SCRIPT] + (["import-torch"] if import_torch else [])
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"}
-    result = run_command(argv, timeout=timeout, env=env)
+    argv = python_argv(python, "-c", SCRIPT) + (["import-torch"] if import_torch else [])
+    result = run_command(argv, timeout=timeout, env=isolated_env())
     if result.timed_out:
         raise TargetProbeError(f"{python} did not answer within {timeout:g} s")
     if result.returncode is None:

@@ -2,17 +2,24 @@
 # It must work on any CPython >= 3.7 with nothing but the standard library, and
 # must never import csm_doctor. It prints one JSON object after a marker line, so
 # anything a package prints on import cannot corrupt the result.
-import json
 import os
-import platform
-import re
 import sys
 
 MARKER = "@@CSM_DOCTOR_JSON@@"
 
-# `python -c` puts the current directory first on sys.path: a stray torch/ or
-# nvidia.py in the user's working directory must not shadow the real packages.
+# Started with `python -I` in a private folder: nothing from the user's working
+# directory, the temp folder or the user site can shadow the real packages.
+# PYTHONPATH (which -I ignores) is the user's own setting, so its absolute
+# entries are put back where Python puts them; relative ones would mean our folder.
 sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
+for _entry in reversed([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                        if p and os.path.isabs(p)]):
+    if _entry not in sys.path:
+        sys.path.insert(0, _entry)
+
+import json  # noqa: E402 - only after sys.path is safe
+import platform  # noqa: E402
+import re  # noqa: E402
 
 
 def python_facts():

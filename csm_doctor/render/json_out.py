@@ -19,6 +19,9 @@ def envelope(kind: str, **fields: Any) -> dict[str, Any]:
 
 
 def emit(obj: dict[str, Any], stream: TextIO | None = None) -> None:
+    """One JSON document, with every string passed through the one redactor first."""
+    from csm_doctor.report.redact import redact_secrets_in
+
     stream = stream or sys.stdout
-    stream.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    stream.write(json.dumps(redact_secrets_in(obj), indent=2, ensure_ascii=False, default=str) + "\n")
     stream.flush()

@@ -60,8 +60,8 @@ def _keep(group: int, tail: str = REDACTED) -> Replacement:
 # Only the name and separator are consumed when scanning, so `export HF_TOKEN=…`
 # reaches HF_TOKEN after trying `export`.
 _ASSIGNMENT_RE = re.compile(
-    r"(?<![\w\-])(?:--)?[\"']?(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,60})[\"']?"
-    r"(?:\s*[=:]\s*|\s+(?=[\"']?[A-Za-z0-9_\-]{16,}))[\"']?")
+    r"(?<![\w\-])(?P<flag>--)?[\"']?(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,60})[\"']?"
+    r"(?:(?P<equals>\s*[=:]\s*)|\s+(?=[\"']?[A-Za-z0-9_\-]{16,}))[\"']?")
 _VALUE_RE = re.compile(r"[^\s\"',;}\])]+")
 
 
@@ -71,12 +71,31 @@ def _is_placeholder(value: str) -> bool:
         or REDACTED in value
 
 
+def _is_prose(value: str) -> bool:
+    """A short lower-case word after "token:" is the sentence going on, not a secret."""
+    return value.isalpha() and value.islower() and len(value) < 12
+
+
+def _looks_secret(value: str) -> bool:
+    """A value worth hiding on the user's own terminal: long, and not a plain word or path."""
+    return len(value) >= 8 and not value.isalpha() and not value.startswith(("/", "~", "."))
+
+
 def _url_credentials(match: re.Match[str]) -> str | None:
     """https://user:token@host keeps the user; a lone user part that looks like a token goes."""
     scheme, user, password = match.group(1), match.group(2), match.group(3)
     if password is not None:
         return f"{scheme}{user}:{REDACTED}@"
     return f"{scheme}{REDACTED}@" if len(user) >= 16 else None
+
+
+def _aws_secret_shape(match: re.Match[str]) -> str | None:
+    """A bare 40-character AWS secret: mixed case and digits (a hex digest or a word is not)."""
+    value = match.group(0)
+    if any(c.isupper() for c in value) and any(c.islower() for c in value) and \
+            any(c.isdigit() for c in value) and not value.isalpha():
+        return REDACTED
+    return None
 
 
 def _hex40(match: re.Match[str]) -> str | None:
@@ -101,13 +120,22 @@ _RULES: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str | 
     ("AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
     ("AWS secret key", re.compile(
         r"(?i)(aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}"), _keep(1)),
+)
+# For what is pasted into public issues (bundles, triage): bare keys known only by their shape
+# (a commit hash looks like a W&B key), and details that say who and which machine. The user's
+# own terminal keeps them; its secrets are caught by value and by the shapes above.
+_PUBLIC_RULES: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str | None]], ...] = (
     ("40-hex key (W&B)", re.compile(r"(?<![0-9A-Fa-f])[0-9a-f]{40}(?![0-9A-Fa-f])"), _hex40),
+    ("AWS secret key", re.compile(r"(?<![A-Za-z0-9/+=_\-.])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_\-.])"),
+     _aws_secret_shape),
     ("GPU UUID", re.compile(r"\b(GPU|MIG)-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
                             r"-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), lambda m: f"{m.group(1)}-{REDACTED}"),
     ("serial number", re.compile(
         r"(?i)(\bserial(?:[ _]?number)?[\"']?\s*[:=]\s*[\"']?|<serial>|\bS/N\s*:\s*)"
         r"(?!N/A\b|\[|<redacted>)([^\s<\"',)]+)"), _keep(1)),
 )
+# The password part of user:password@ in a URL-valued variable (PIP_INDEX_URL, HF_ENDPOINT).
+_URL_PASSWORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s/@:'\"<>]+:([^\s/@'\"<>]+)@")
 # Any user's home, as pasted: /home/alice, /Users/alice, C:\Users\alice (or C:\\Users\\alice).
 _OTHER_HOME_RE = re.compile(r"(?<![\w.~])(?:/home/|/Users/)[^/\s:'\"<>]+"
                             r"|\b[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/)[^\\/\s:'\"<>]+",
@@ -117,11 +145,19 @@ _OTHER_HOME_RE = re.compile(r"(?<![\w.~])(?:/home/|/Users/)[^/\s:'\"<>]+"
 class Redactor:
     """One redaction policy and its running count of what it removed, by kind."""
 
-    def __init__(self, home: str | None = None, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, home: str | None = None, environ: Mapping[str, str] | None = None,
+                 public: bool = True) -> None:
         self.counts: Counter[str] = Counter()
+        self.public = public
         values = {value for name, value in (environ or {}).items()
                   if is_secret_env_name(name) and len(value or "") >= MIN_SECRET_LENGTH}
         self._literals = sorted(values, key=len, reverse=True)
+        # user:password@ in a URL-valued variable: caught in its URL by the rules, and anywhere
+        # else it shows up (a tool that prints the parsed URL) by value, after them.
+        passwords = {password for value in (environ or {}).values()
+                     for password in _URL_PASSWORD_RE.findall(value or "")
+                     if len(password) >= MIN_SECRET_LENGTH} - values
+        self._url_passwords = sorted(passwords, key=len, reverse=True)
         homes = {os.path.normpath(h) for h in (home, os.path.realpath(home) if home else None)
                  if h and os.path.normpath(h) not in ("/", "\\", ".")}
         self._homes = sorted(homes, key=len, reverse=True)
@@ -131,6 +167,11 @@ class Redactor:
         """This user's home, and the secret values in this process's environment."""
         return cls(home=os.path.expanduser("~"), environ=dict(os.environ))
 
+    @classmethod
+    def secrets_only(cls) -> "Redactor":
+        """For the user's own terminal and files: secrets go, paths and GPU ids stay."""
+        return cls(environ=dict(os.environ), public=False)
+
     def text(self, text: str) -> str:
         """`text` with every secret and personal detail replaced."""
         if not text:
@@ -139,9 +180,15 @@ class Redactor:
             if literal in text:
                 self.counts["value of a secret environment variable"] += text.count(literal)
                 text = text.replace(literal, REDACTED)
-        for kind, pattern, replacement in _RULES:
+        for kind, pattern, replacement in _RULES + (_PUBLIC_RULES if self.public else ()):
             text = pattern.sub(self._counting(kind, replacement), text)
         text = self._assignments(text)
+        for password in self._url_passwords:
+            if password in text:
+                self.counts["credentials in a URL"] += text.count(password)
+                text = text.replace(password, REDACTED)
+        if not self.public:
+            return text
         for home in self._homes:
             if home in text:
                 self.counts["home directory"] += text.count(home)
@@ -152,15 +199,24 @@ class Redactor:
         """Values given to secret-named variables, flags and fields."""
         out, position = [], 0
         for match in _ASSIGNMENT_RE.finditer(text):
-            if match.start() < position or not is_secret_name(match.group("name")):
+            if match.start() < position or not self._secret_field(match.group("name")):
                 continue
+            if not self.public and match.group("equals") is None and match.group("flag") is None:
+                continue  # prose ("key '--max-frames'") on the user's terminal: only --flag value
             value = _VALUE_RE.match(text, match.end())
             if value is None or _is_placeholder(value.group(0)):
                 continue
+            if _is_prose(value.group(0)) or (not self.public and not _looks_secret(value.group(0))):
+                continue  # "no Hugging Face token: the gated repos ..." is prose, not a value
             out += [text[position:value.start()], REDACTED]
             position = value.end()
             self.counts["secret variable value"] += 1
         return "".join(out) + text[position:] if out else text
+
+    def _secret_field(self, name: str) -> bool:
+        """A secret-named field; on the terminal a bare `key` is csm-doctor's own word for a
+        config key ("key": "token_max_length"), not a credential."""
+        return is_secret_name(name) and (self.public or name.lower() != "key")
 
     def _counting(self, kind: str, replacement: str | Callable[[re.Match[str]], str | None]
                   ) -> Callable[[re.Match[str]], str]:
@@ -185,7 +241,7 @@ class Redactor:
                 if key == "env" and isinstance(item, Mapping):  # the facts' environment section
                     out[key] = self.environment(item)
                 elif isinstance(key, str) and isinstance(item, str) and item and \
-                        is_secret_name(key) and item.lower() not in _NOT_SECRET_VALUES:
+                        self._secret_field(key) and item.lower() not in _NOT_SECRET_VALUES:
                     self.counts["secret variable value"] += 1
                     out[self.text(key)] = REDACTED
                 else:
@@ -209,3 +265,62 @@ class Redactor:
     def summary(self) -> list[dict[str, Any]]:
         """What was removed: kinds and counts, never the values."""
         return [{"kind": kind, "count": count} for kind, count in sorted(self.counts.items())]
+
+
+_process_redactor: tuple[tuple, Redactor] | None = None
+
+
+def _process() -> Redactor:
+    """The secrets-only redactor for this process's environment as it is now."""
+    global _process_redactor
+    key = tuple(sorted((name, value) for name, value in os.environ.items()
+                       if "://" in value or is_secret_env_name(name)))
+    if _process_redactor is None or _process_redactor[0] != key:
+        _process_redactor = (key, Redactor.secrets_only())
+    return _process_redactor[1]
+
+
+def redact_secrets(text: str) -> str:
+    """`text` without this process's secrets: the one filter for everything csm-doctor prints
+    or writes for the user (terminal, --json, result files, a target's output)."""
+    return _process().text(text)
+
+
+def redact_secrets_in(value: Any) -> Any:
+    """A JSON-like value with redact_secrets applied to every string (types kept)."""
+    return _process().value(value)
+
+
+class RedactingStream:
+    """A text stream that passes every write through redact_secrets (stdout and stderr).
+
+    Installed by the CLI at start-up, so a secret in any message, table or
+    JSON document is caught where it leaves the process, whoever wrote it.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if isinstance(text, str) and text:
+            self._stream.write(redact_secrets(text))
+        else:
+            self._stream.write(text)
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def install_redacting_streams() -> None:
+    """Wrap sys.stdout and sys.stderr once (a no-op when they are wrapped already)."""
+    import sys
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, RedactingStream):
+            setattr(sys, name, RedactingStream(stream))

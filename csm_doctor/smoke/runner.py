@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 import tempfile
 import threading
 import time
@@ -24,6 +22,7 @@ from typing import Any, Callable
 from csm_doctor.findings import SEVERITY, Finding, Status, sort_findings
 
 MARKER = "@@CSM_DOCTOR_JSON@@"
+MAX_RESULT_BYTES = 64 * 1024 * 1024  # the result (with its plot data); a target that prints more is cut
 PROGRESS = "@@CSM_DOCTOR_PROGRESS@@"
 TARGET_SCRIPT = Path(__file__).with_name("target_smoke.py")
 DEFAULT_TIMEOUT_S = 900.0
@@ -37,7 +36,6 @@ DEFAULT_FRAMES = {"tiny": 25, "random-weights": 50, "transformers": 125, "offici
 KINDS = tuple(DEFAULT_FRAMES)
 PLOT_IMAGE = {"width": 800, "spec_height": 160}
 _SHORT_DTYPE = {"bfloat16": "bf16", "float16": "fp16"}
-_TOKEN = re.compile(r"hf_[A-Za-z0-9]{30,}")  # the Hub's tokens: hf_ and 34 letters or digits
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -237,38 +235,42 @@ class TargetRun:
 def run_target(python: str, config: dict[str, Any], extra_env: dict[str, str], timeout: float,
                report: ProgressCallback) -> TargetRun:
     """Start the target script, relay its progress, wait at most `timeout`, kill its group after."""
-    from csm_doctor.probes.command import kill_process_tree, new_session_kwargs
+    from csm_doctor.process import (
+        ShuttingDown,
+        finish,
+        isolated_env,
+        kill_process_tree,
+        python_argv,
+        spawn,
+        wait,
+    )
 
-    argv = [python, "-u", str(TARGET_SCRIPT), json.dumps(config)]
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", **extra_env}
+    argv = python_argv(python, "-u", str(TARGET_SCRIPT), json.dumps(config))
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, **new_session_kwargs())
-    except OSError as exc:
-        return TargetRun(None, None, False, [f"cannot start {python}: {exc.strerror or exc}"], [])
+        proc = spawn(argv, env=isolated_env({"PYTHONUNBUFFERED": "1", **extra_env}))
+    except (OSError, ShuttingDown) as exc:
+        return TargetRun(None, None, False,
+                         [f"cannot start {python}: {getattr(exc, 'strerror', None) or exc}"], [])
     out: list[bytes] = []
     tail: deque[str] = deque(maxlen=200)
     records: list[dict[str, Any]] = []
-    readers = [threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True),
+    readers = [threading.Thread(target=lambda: out.append(proc.stdout.read(MAX_RESULT_BYTES)),
+                                daemon=True),
                threading.Thread(target=_relay, args=(proc.stderr, tail, records, report), daemon=True)]
     for reader in readers:
         reader.start()
-    timed_out = False
     try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        kill_process_tree(proc)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    except BaseException:  # Ctrl-C: the group has a session of its own and would not see it
-        kill_process_tree(proc)
-        raise
-    for reader in readers:
-        reader.join(timeout=5)
+        timed_out = not wait(proc, timeout)
+        if timed_out:
+            kill_process_tree(proc)
+            wait(proc, 5)
+        for reader in readers:
+            reader.join(timeout=5)
+    finally:  # Ctrl-C too: the group has a session of its own and would not see it
+        if proc.poll() is None:
+            kill_process_tree(proc)
+            wait(proc, 5)
+        finish(proc)
     stdout = redact(b"".join(out).decode("utf-8", errors="replace"))
     payload = None
     if not timed_out and MARKER in stdout:
@@ -281,7 +283,7 @@ def run_target(python: str, config: dict[str, Any], extra_env: dict[str, str], t
 
 def _relay(stream: Any, tail: deque[str], records: list[dict[str, Any]],
            report: ProgressCallback) -> None:
-    for raw in iter(stream.readline, b""):
+    for raw in iter(lambda: stream.readline(64 * 1024), b""):
         line = redact(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
         if line.startswith(PROGRESS):
             try:
@@ -298,12 +300,10 @@ def _relay(stream: Any, tail: deque[str], records: list[dict[str, Any]],
 
 
 def redact(line: str) -> str:
-    """Tokens never reach output: neither the literal HF_TOKEN nor anything shaped like one."""
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        secret = os.environ.get(var)
-        if secret and len(secret) >= 8:
-            line = line.replace(secret, "hf_***")
-    return _TOKEN.sub("hf_***", line)
+    """The target prints what it likes (a package may dump its environment): secrets go."""
+    from csm_doctor.report.redact import redact_secrets
+
+    return redact_secrets(line)
 
 
 def read_wav(path: str) -> Any:

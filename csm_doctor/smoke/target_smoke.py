@@ -663,6 +663,11 @@ def isolate():
     print on import and while loading: stdout is kept for the result alone."""
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd(), here)]
+    # Started with -I, which ignores PYTHONPATH: the user's absolute entries go back in front.
+    for entry in reversed([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                           if p and os.path.isabs(p)]):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
     real_stdout = sys.stdout
     sys.stdout = sys.stderr
     return real_stdout
