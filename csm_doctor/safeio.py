@@ -131,7 +131,10 @@ def read_input_text(path: str | os.PathLike[str], limit: int, *, shown: str | No
 
 
 def _size(limit: int) -> str:
-    return f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 1024} KiB"
+    for unit, size in (("MiB", 2**20), ("KiB", 1024)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
 
 
 # ----------------------------------------------------------------------------------- writes
