@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -38,7 +37,12 @@ BOMB = "\n".join(
 ) + "\n"
 
 
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="FIFOs, /dev/zero and rlimits are POSIX")
+
+
 def _limit_memory() -> None:
+    import resource
+
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 

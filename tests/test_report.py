@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import FIXTURES
 
 READY = FIXTURES / "facts" / "h100-driver-550-csm-ready.json"
@@ -173,6 +175,8 @@ def test_report_on_this_machine(run_cli, tmp_path: Path):
 
 # -- safe writes (issue 15, item 6) ---------------------------------------------------------
 
+posix_only = pytest.mark.skipif(os.name == "nt", reason="symbolic links and FIFOs as a user")
+
 def _victim(tmp_path: Path) -> Path:
     """A file outside the bundle that a planted link points at; it must never change."""
     victim = tmp_path / "victim.txt"
@@ -215,6 +219,7 @@ def test_three_default_name_reports_in_one_second_get_three_folders(cli_env, tmp
     assert all((folder / "report.json").read_text() == "an earlier run's\n" for folder in taken)
 
 
+@posix_only
 def test_an_output_that_is_a_link_is_refused(run_cli, tmp_path: Path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -232,6 +237,7 @@ def test_an_empty_folder_is_still_accepted(run_cli, tmp_path: Path):
     verify_manifest(read_dir(empty))
 
 
+@posix_only
 def test_links_planted_while_probing_are_not_written_through(run_cli, fake_bin, tmp_path: Path):
     # The red team's race: -o names an empty folder, links appear in it during probing.
     victim = _victim(tmp_path)
@@ -247,6 +253,7 @@ def test_links_planted_while_probing_are_not_written_through(run_cli, fake_bin, 
     assert zipped.code == 2 and victim.read_text() == "precious\n"
 
 
+@posix_only
 def test_a_default_folder_planted_while_probing_is_not_used(run_cli, fake_bin, tmp_path: Path):
     victim = _victim(tmp_path)
     work = tmp_path / "cwd"  # run_cli's working directory
@@ -264,6 +271,7 @@ def test_a_default_folder_planted_while_probing_is_not_used(run_cli, fake_bin, t
     assert victim.read_text() == "precious\n"
 
 
+@posix_only
 def test_facts_output_replaces_a_planted_link_instead_of_following_it(run_cli, tmp_path: Path):
     victim = _victim(tmp_path)
     link = tmp_path / "facts.json"
@@ -274,15 +282,15 @@ def test_facts_output_replaces_a_planted_link_instead_of_following_it(run_cli, t
     assert not link.is_symlink() and json.loads(link.read_text())["schema"] == "csm-doctor/facts/1"
 
 
+@posix_only
 def test_facts_output_to_a_fifo_is_refused_at_once(run_cli, tmp_path: Path):
-    import os
-
     fifo = tmp_path / "facts.json"
     os.mkfifo(fifo)
     result = run_cli("facts", "--offline", "--level", "1", "-o", str(fifo), timeout=60)
     assert result.code == 2 and "FIFO" in result.stderr
 
 
+@posix_only
 def test_smoke_plot_replaces_a_planted_link(tmp_path: Path):
     from csm_doctor.smoke.plot import write_png
 
