@@ -258,10 +258,11 @@ def test_a_default_folder_planted_while_probing_is_not_used(run_cli, fake_bin, t
     victim = _victim(tmp_path)
     work = tmp_path / "cwd"  # run_cli's working directory
     work.mkdir(exist_ok=True)
-    plant = "\n".join(
-        f"d=\"{work}/csm-doctor-report-$(/bin/date -u -d @$(( $(/bin/date +%s) + {s} )) "
-        f"+%Y%m%dT%H%M%SZ)\"; /bin/mkdir -p \"$d\"; /bin/ln -sf '{victim}' \"$d/report.json\""
-        for s in range(0, 60))
+    # report picked its name before probing, so the planter covers the seconds before it.
+    plant = "now=$(/bin/date +%s)\n" + "\n".join(
+        f"d=\"{work}/csm-doctor-report-$(/bin/date -u -d @$((now + {s})) +%Y%m%dT%H%M%SZ)\"; "
+        f"/bin/mkdir -p \"$d\"; /bin/ln -sf '{victim}' \"$d/report.json\""
+        for s in range(-30, 2))
     _planting_nvidia_smi(fake_bin, plant)
     result = run_cli("report", "--offline", "--level", "1", "--json", timeout=180)
     assert result.code in (0, 1), result.stderr

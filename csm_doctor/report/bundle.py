@@ -98,9 +98,15 @@ def _write_folder(files: dict[str, str], target: Path, unique: bool) -> Path:
     from csm_doctor.safeio import fresh_dir
 
     folder = fresh_dir(target, unique=unique)
+    name = ""
     try:
         for name, text in files.items():
             folder.add(name, text)
+    except OSError as exc:  # EEXIST / ELOOP: something was planted at that name meanwhile
+        folder.discard()
+        raise OSError(exc.errno, f"{exc.strerror} (something appeared at that name while "
+                                 "csm-doctor worked; nothing was written through it)",
+                      str(folder.path / name)) from None
     except BaseException:
         folder.discard()
         raise
