@@ -9,7 +9,6 @@ The schema is versioned; docs/facts.md describes every key.
 from __future__ import annotations
 
 import json
-from pathlib import Path as FsPath
 from typing import Any
 
 from csm_doctor.errors import InputError, Problem
@@ -140,20 +139,18 @@ def merge_facts(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
+MAX_FACTS_BYTES = 16 * 1024 * 1024  # a real document is ~50 KiB
+
+
 def load_facts(path: str) -> dict[str, Any]:
     """Read and validate a saved facts document; InputError (exit 2) if it is not one."""
+    from csm_doctor.jsonload import parse_json
+    from csm_doctor.safeio import read_input_text
     from csm_doctor.yamlpos import load_yaml
 
-    try:
-        text = FsPath(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError.single(path, f"cannot read facts file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputError.single(path, "facts file is not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError.single(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+    # A regular file (or '-') under a cap: a FIFO or /dev/zero is exit 2, not a hang.
+    text = read_input_text(path, MAX_FACTS_BYTES)
+    data = parse_json(text, path)  # bounded depth and numbers; no NaN/Infinity
     if not isinstance(data, dict):
         raise InputError.single(path, "a facts document is a JSON object", line=1)
     problems: list[ShapeProblem] = []

@@ -365,13 +365,14 @@ def builtin_recipe_paths() -> dict[str, FsPath]:
     return {p.stem: p for p in sorted(data_dir("recipes").glob("*.yaml"))}
 
 
+MAX_RECIPE_BYTES = 1024 * 1024  # the largest shipped recipe is ~6 KiB
+
+
 def _read(path: FsPath) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError.single(str(path), f"cannot read recipe: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputError.single(str(path), "recipe is not UTF-8 text") from None
+    """The recipe's text: a regular file under a cap (a FIFO or device is exit 2, not a hang)."""
+    from csm_doctor.safeio import read_input_text
+
+    return read_input_text(path, MAX_RECIPE_BYTES)
 
 
 def load_recipe(ref: str, _seen: tuple[str, ...] = ()) -> Recipe:
@@ -381,7 +382,7 @@ def load_recipe(ref: str, _seen: tuple[str, ...] = ()) -> Recipe:
         path = builtins[ref]
     elif ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref:
         path = FsPath(ref)
-        if not path.is_file():
+        if not path.exists():
             raise InputError.single(ref, "no such recipe file")
     else:
         known = ", ".join(sorted(builtins)) or "none"

@@ -7,6 +7,7 @@ its key path so the message can name file, line and key.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -69,7 +70,12 @@ class Number(Shape):
 
     def check(self, value: Any, path: Path, problems: list[ShapeProblem]) -> Any:
         allowed = (int,) if self._integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, allowed) or (
+        if isinstance(value, float) and not math.isfinite(value):
+            # YAML's .nan / .inf: every comparison with nan is False, so it would pass
+            # a minimum and then judge "below the recipe's nan GB".
+            problems.append(ShapeProblem(path, f"expected {self.description}, got {value!r} "
+                                               "(NaN and infinity are not usable numbers)"))
+        elif isinstance(value, bool) or not isinstance(value, allowed) or (
             self._min is not None and value < self._min
         ):
             self.fail(value, path, problems)

@@ -25,8 +25,18 @@ def format_path(path: Path) -> str:
     return out
 
 
-def load_yaml(text: str, filename: str | None) -> tuple[Any, LineMap]:
-    """Parse one YAML document; return the plain value and a path → line map."""
+# Aliases may add at most this many values beyond the ones written out: enough for any
+# real config's `<<: *defaults`, while a 342-byte "billion laughs" would add 10^8.
+MAX_ALIAS_VALUES = 100_000
+
+
+def compose(text: str, filename: str | None) -> Any:
+    """PyYAML's node tree for one document; InputError (with the line) if it is not YAML.
+
+    Aliases are not expanded here (the tree shares the anchored node), so the size they
+    would expand to is measured on the tree and an alias bomb refused before anything
+    is built from it.
+    """
     import yaml
 
     try:
@@ -41,6 +51,58 @@ def load_yaml(text: str, filename: str | None) -> tuple[Any, LineMap]:
         raise InputError.single(filename, f"not valid YAML: {exc}") from None
     except (ValueError, RecursionError) as exc:  # e.g. control characters, deep nesting
         raise InputError.single(filename, f"not valid YAML: {exc}") from None
+    if node is not None:
+        check_aliases(node, filename)
+    return node
+
+
+def check_aliases(root: Any, filename: str | None, limit: int = MAX_ALIAS_VALUES) -> None:
+    """InputError if aliases make the document much larger than its text, or refer to themselves.
+
+    One pass over the node graph (each shared node sized once), without recursion.
+    """
+    sizes: dict[int, int] = {}
+    distinct = 0
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if finished:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            distinct += 1
+            if sizes[key] - distinct > limit:
+                raise InputError.single(
+                    filename, f"its aliases (*name) expand to more than {limit} extra values "
+                              "(an alias bomb?); write the values out instead",
+                    line=node.start_mark.line + 1)
+            continue
+        if key in sizes:
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                raise InputError.single(filename, "an alias (*name) refers to a value that "
+                                                  "contains it", line=child.start_mark.line + 1)
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _children(node: Any) -> list[Any]:
+    value = node.value
+    if not isinstance(value, list):
+        return []  # a scalar
+    if value and isinstance(value[0], tuple):  # a mapping: (key node, value node) pairs
+        return [part for pair in value for part in pair]
+    return value
+
+
+def load_yaml(text: str, filename: str | None) -> tuple[Any, LineMap]:
+    """Parse one YAML document; return the plain value and a path → line map."""
+    node = compose(text, filename)
     lines: LineMap = {}
     if node is None:
         return None, lines

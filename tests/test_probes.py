@@ -109,9 +109,10 @@ def test_nvidia_smi_garbage(probe_env, fake_bin, tmp_path):
     junk.write_text(GARBAGE, errors="replace")
     fake_bin("nvidia-smi", cat_script(junk))
     facts = probe("nvidia")
-    assert facts["probes"]["nvidia"]["status"] == "ok"
+    # exit 0 with nothing readable is a probe error, not "no NVIDIA GPU" (issue 15)
+    assert facts["probes"]["nvidia"]["status"] == "error"
+    assert "printed nothing csm-doctor can read" in facts["probes"]["nvidia"]["error"]
     assert facts["nvidia"]["gpus"] == []
-    assert facts["nvidia"]["driver_version"] is None
 
 
 def test_no_nvidia_at_all(probe_env):

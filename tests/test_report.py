@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import FIXTURES
 
 READY = FIXTURES / "facts" / "h100-driver-550-csm-ready.json"
@@ -169,3 +171,134 @@ def test_report_on_this_machine(run_cli, tmp_path: Path):
     assert check.code == result.code
     assert [f["id"] for f in check.json()["findings"] if f["status"] == "fail"] == \
         [f["id"] for f in report["findings"] if f["status"] == "fail"]
+
+
+# -- safe writes (issue 15, item 6) ---------------------------------------------------------
+
+posix_only = pytest.mark.skipif(os.name == "nt", reason="symbolic links and FIFOs as a user")
+
+def _victim(tmp_path: Path) -> Path:
+    """A file outside the bundle that a planted link points at; it must never change."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    return victim
+
+
+def _planting_nvidia_smi(fake_bin, script: str) -> None:
+    """A hostile machine: its nvidia-smi plants links while report probes, then says no driver."""
+    fake_bin("nvidia-smi", script + "\necho 'NVIDIA-SMI has failed because it couldn't "
+                                    "communicate with the NVIDIA driver.'\nexit 9\n")
+
+
+def test_three_default_name_reports_in_one_second_get_three_folders(cli_env, tmp_path: Path):
+    import datetime
+    import subprocess
+    import sys
+
+    work = tmp_path / "work"
+    work.mkdir()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    taken = []
+    for second in range(-1, 90):  # an earlier run already took every name these runs can pick
+        stamp = (now + datetime.timedelta(seconds=second)).strftime("%Y%m%dT%H%M%SZ")
+        folder = work / f"csm-doctor-report-{stamp}"
+        folder.mkdir()
+        (folder / "report.json").write_text("an earlier run's\n")
+        taken.append(folder)
+    procs = [subprocess.Popen([sys.executable, "-m", "csm_doctor", "report", "--facts", str(READY),
+                               "--recipe", "csm-1b", "--json"], cwd=work, env=cli_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0], [err for _, err in outputs]
+    paths = {json.loads(out)["path"] for out, _ in outputs}
+    assert len(paths) == 3  # before: one folder, three runs writing into it, each "written"
+    for path in paths:
+        assert re.fullmatch(r"csm-doctor-report-\d{8}T\d{6}Z-\d+", path), path
+        verify_manifest(read_dir(work / path))
+    assert all((folder / "report.json").read_text() == "an earlier run's\n" for folder in taken)
+
+
+@posix_only
+def test_an_output_that_is_a_link_is_refused(run_cli, tmp_path: Path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = tmp_path / "bundle"
+    link.symlink_to(elsewhere)
+    result = run_cli("report", "--facts", str(READY), "-o", str(link))
+    assert result.code == 2 and "symbolic link" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_an_empty_folder_is_still_accepted(run_cli, tmp_path: Path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_cli("report", "--facts", str(READY), "--recipe", "csm-1b", "-o", str(empty)).code == 0
+    verify_manifest(read_dir(empty))
+
+
+@posix_only
+def test_links_planted_while_probing_are_not_written_through(run_cli, fake_bin, tmp_path: Path):
+    # The red team's race: -o names an empty folder, links appear in it during probing.
+    victim = _victim(tmp_path)
+    out = tmp_path / "bundle"
+    out.mkdir()
+    _planting_nvidia_smi(fake_bin, f"/bin/ln -s '{victim}' '{out}/summary.md'\n"
+                                   f"/bin/ln -s '{victim}' '{tmp_path}/b.zip'")
+    result = run_cli("report", "--offline", "--level", "1", "-o", str(out))
+    assert result.code == 2 and "cannot write" in result.stderr, result.stderr
+    assert victim.read_text() == "precious\n"  # before: overwritten with the summary
+    assert sorted(p.name for p in out.iterdir()) == ["summary.md"]  # this run's files removed
+    zipped = run_cli("report", "--offline", "--level", "1", "-o", str(tmp_path / "b.zip"))
+    assert zipped.code == 2 and victim.read_text() == "precious\n"
+
+
+@posix_only
+def test_a_default_folder_planted_while_probing_is_not_used(run_cli, fake_bin, tmp_path: Path):
+    victim = _victim(tmp_path)
+    work = tmp_path / "cwd"  # run_cli's working directory
+    work.mkdir(exist_ok=True)
+    # report picked its name before probing, so the planter covers the seconds before it.
+    plant = "now=$(/bin/date +%s)\n" + "\n".join(
+        f"d=\"{work}/csm-doctor-report-$(/bin/date -u -d @$((now + {s})) +%Y%m%dT%H%M%SZ)\"; "
+        f"/bin/mkdir -p \"$d\"; /bin/ln -sf '{victim}' \"$d/report.json\""
+        for s in range(-30, 2))
+    _planting_nvidia_smi(fake_bin, plant)
+    result = run_cli("report", "--offline", "--level", "1", "--json", timeout=180)
+    assert result.code in (0, 1), result.stderr
+    made = work / result.json()["path"]
+    assert made.name.endswith("-2") and not made.is_symlink()
+    verify_manifest(read_dir(made))
+    assert victim.read_text() == "precious\n"
+
+
+@posix_only
+def test_facts_output_replaces_a_planted_link_instead_of_following_it(run_cli, tmp_path: Path):
+    victim = _victim(tmp_path)
+    link = tmp_path / "facts.json"
+    link.symlink_to(victim)
+    result = run_cli("facts", "--offline", "--level", "1", "-o", str(link))
+    assert result.code == 0, result.stderr
+    assert victim.read_text() == "precious\n"  # before: the facts went into the victim
+    assert not link.is_symlink() and json.loads(link.read_text())["schema"] == "csm-doctor/facts/1"
+
+
+@posix_only
+def test_facts_output_to_a_fifo_is_refused_at_once(run_cli, tmp_path: Path):
+    fifo = tmp_path / "facts.json"
+    os.mkfifo(fifo)
+    result = run_cli("facts", "--offline", "--level", "1", "-o", str(fifo), timeout=60)
+    assert result.code == 2 and "FIFO" in result.stderr
+
+
+@posix_only
+def test_smoke_plot_replaces_a_planted_link(tmp_path: Path):
+    from csm_doctor.smoke.plot import write_png
+
+    victim = _victim(tmp_path)
+    png = tmp_path / "smoke.png"
+    png.symlink_to(victim)
+    write_png(png, {"columns": 10, "envelope": [[-0.1, 0.1]] * 10, "spec_height": 0,
+                    "spectrogram_b64": None}, 1.0)
+    assert victim.read_text() == "precious\n"
+    assert png.read_bytes().startswith(b"\x89PNG") and not png.is_symlink()

@@ -45,6 +45,9 @@ def guarded(func: Callable[..., int]) -> Callable[..., None]:
         from csm_doctor.process import Interrupted
 
         try:
+            from csm_doctor.settings import check_environment
+
+            check_environment()  # a bad CSM_DOCTOR_* knob is bad input: exit 2, naming it
             code = func(*args, **kwargs)
         except InputError as exc:
             fail_input(exc, kwargs.get("as_json", False))
@@ -132,9 +135,11 @@ def probe_machine(python: str | None, offline: bool, level: str, recipe: Any | N
     from csm_doctor.probes import ProbeContext, collect_facts
     from csm_doctor.probes.target import default_python
 
-    scale = float(os.environ.get("CSM_DOCTOR_TIMEOUT_SCALE", "1") or 1)
+    from csm_doctor.settings import timeout_scale
+
     ctx = ProbeContext(python=os.path.abspath(python) if python else default_python(),
-                       offline=offline, level=int(level), recipe=recipe, timeout_scale=scale)
+                       offline=offline, level=int(level), recipe=recipe,
+                       timeout_scale=timeout_scale())
     return collect_facts(ctx)
 
 

@@ -33,9 +33,10 @@ def facts(recipe_ref: str | None, python: str | None, offline: bool, level: str,
     document = probe_machine(python, offline, level, recipe)
     text = dump_facts(redact_secrets_in(document))  # a saved document travels: no secrets in it
     if output:
-        try:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text)
+        from csm_doctor.safeio import replace_file
+
+        try:  # a link planted at FILE is replaced, never written through
+            replace_file(output, text)
         except OSError as exc:
             raise InputError.single(output, f"cannot write: {exc.strerror or exc}") from None
         click.echo(f"csm-doctor: facts written to {output}", err=True)

@@ -61,7 +61,7 @@ def _report(redactor: Any, recipe_ref: str | None, python: str | None, offline: 
     code = exit_code_for(findings)
     document = redactor.value(build_report(facts, recipe, reason, subject.given, findings, smoke))
     files, redactions = bundle_files(document, redactor)
-    entries = write_bundle(files, target)
+    target, entries = write_bundle(files, target, unique=output is None)
     shown = redactor.text(str(target))
     if as_json:
         from csm_doctor.render.json_out import emit, envelope

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from csm_doctor.commands.common import guarded
@@ -13,18 +11,13 @@ MAX_TRIAGE_BYTES = 32 * 1024 * 1024
 
 def read_pasted(source: str) -> str:
     """Text from a file or stdin, whatever the console that wrote it (UTF-16 from PowerShell)."""
-    from csm_doctor.errors import InputError
     from csm_doctor.report.redact import Redactor
+    from csm_doctor.safeio import read_input
 
     shown = Redactor.for_this_process().text(source)  # the path may hold a user name
-    try:
-        data = sys.stdin.buffer.read(MAX_TRIAGE_BYTES + 1) if source == "-" else \
-            open(source, "rb").read(MAX_TRIAGE_BYTES + 1)
-    except OSError as exc:
-        raise InputError.single(shown, f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_TRIAGE_BYTES:
-        raise InputError.single(shown, f"larger than {MAX_TRIAGE_BYTES // 2**20} MiB; "
-                                       "paste the part around the error")
+    # A regular file or stdin only: a FIFO or a device is exit 2, never a hang.
+    data = read_input(source, MAX_TRIAGE_BYTES, shown=shown,
+                      too_large="paste the part around the error")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace")
     if len(data) > 1 and data[1:2] == b"\x00" and data[0:1] != b"\x00":

@@ -62,10 +62,9 @@ def _say(message: str) -> None:
 
 
 def _scale() -> float:
-    try:
-        return float(os.environ.get("CSM_DOCTOR_TIMEOUT_SCALE", "1") or 1)
-    except ValueError:
-        return 1.0
+    from csm_doctor.settings import timeout_scale
+
+    return timeout_scale()
 
 
 def _target_python(python: str | None) -> str:

@@ -13,6 +13,9 @@ import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+
+from csm_doctor.errors import InputError
 
 FORMAT_NAMES = {1: "pcm", 3: "float", 6: "a-law", 7: "mu-law"}
 _EXTENSIBLE = 0xFFFE
@@ -40,7 +43,7 @@ def read_wav_info(path: str | Path) -> WavInfo:
     """Header facts of one WAV file; raises WavError (never anything else) when unreadable."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle, wave.open(handle, "rb") as reader:
+        with _open(path) as handle, wave.open(handle, "rb") as reader:
             size = os.fstat(handle.fileno()).st_size
             info = WavInfo(reader.getnchannels(), reader.getframerate(), reader.getnframes(),
                            reader.getsampwidth() * 8, "pcm")
@@ -55,10 +58,20 @@ def read_wav_info(path: str | Path) -> WavInfo:
     return read_riff_header(path)
 
 
+def _open(path: Path) -> BinaryIO:
+    """The clip, if it is a regular file: a FIFO named x.wav must not hang the dataset lint."""
+    from csm_doctor.safeio import open_regular
+
+    try:
+        return open_regular(path)
+    except InputError as exc:
+        raise WavError(exc.problems[0].message) from None
+
+
 def read_riff_header(path: Path) -> WavInfo:
     """Walk the RIFF chunks up to `data`, reading only headers (RIFF and RF64)."""
     try:
-        with open(path, "rb") as handle:
+        with _open(path) as handle:
             return _walk(handle, os.fstat(handle.fileno()).st_size)
     except OSError as exc:
         raise WavError(f"cannot read: {exc.strerror or exc}") from None

@@ -23,8 +23,9 @@ from typing import Any
 
 from csm_doctor.errors import InputError
 from csm_doctor.lint.checks import sink
-from csm_doctor.lint.files import ConfigDoc, load_config, norm_key, read_text
+from csm_doctor.lint.files import MAX_TEXT_BYTES, ConfigDoc, load_config, norm_key, read_text
 from csm_doctor.lint.model import LintFinding, Where
+from csm_doctor.safeio import read_input
 from csm_doctor.yamlpos import Path as KeyPath
 
 # cosyvoice/dataset/processor.py: filter() and batch()/dynamic_batch() defaults
@@ -413,8 +414,9 @@ def needs_pynini(root: Path) -> tuple[bool, str] | None:
     """Whether the checkout's requirements.txt pulls pynini (WeTextProcessing does), and why."""
     path = root / "requirements.txt"
     try:
-        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
-    except OSError:
+        text = read_input(path, MAX_TEXT_BYTES).decode("utf-8", errors="replace") \
+            if path.is_file() else None
+    except InputError:
         text = None
     if text is None:
         return None

@@ -24,22 +24,14 @@ MAX_TEXT_BYTES = 16 * 1024 * 1024
 
 
 def read_text(path: Path, display: str | None = None) -> str:
-    """A text file's contents; InputError if it is missing, huge, binary or not UTF-8."""
+    """A text file's contents; InputError if it is missing, huge, binary, not UTF-8 or not a file."""
+    from csm_doctor.safeio import decode_text, read_input
+
     name = display or str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_TEXT_BYTES + 1)
-    except OSError as exc:
-        raise InputError.single(name, f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_TEXT_BYTES:
-        raise InputError.single(name, f"larger than {MAX_TEXT_BYTES // 2**20} MiB; not a config")
+    data = read_input(path, MAX_TEXT_BYTES, shown=name)  # a FIFO or a device: exit 2, not a hang
     if b"\x00" in data:
         raise InputError.single(name, "not a text file (it holds NUL bytes)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError.single(name, "not UTF-8 text", line=line) from None
+    return decode_text(data, name)
 
 
 @dataclass
@@ -89,9 +81,7 @@ def load_config(path: Path, display: str | None = None) -> ConfigDoc:
 
 def _load_tagged(text: str, name: str) -> tuple[Any, LineMap, dict[KeyPath, str]] | None:
     """The HyperPyYAML reading: custom tags kept as text; None if the text is not YAML at all."""
-    import yaml
-
-    from csm_doctor.yamlpos import _Builder
+    from csm_doctor.yamlpos import _Builder, compose
 
     class _TagKeeper(_Builder):
         def __init__(self) -> None:
@@ -109,9 +99,9 @@ def _load_tagged(text: str, name: str) -> tuple[Any, LineMap, dict[KeyPath, str]
                 return node.value  # `!ref <sample_rate>` stays "<sample_rate>"
             return super()._scalar(node, path)
 
-    try:
-        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (yaml.YAMLError, ValueError, RecursionError):
+    try:  # the same composer (and alias-bomb guard) as every other YAML input
+        node = compose(text, name)
+    except InputError:
         return None
     keeper = _TagKeeper()
     if node is None:

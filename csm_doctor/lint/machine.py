@@ -54,7 +54,9 @@ class Machine:
         from csm_doctor.probes import PROBES, ProbeContext, collect_facts
         from csm_doctor.probes.target import default_python
 
-        scale = float(os.environ.get("CSM_DOCTOR_TIMEOUT_SCALE", "1") or 1)
+        from csm_doctor.settings import timeout_scale
+
+        scale = timeout_scale()
         ctx = ProbeContext(python=os.path.abspath(self._python) if self._python
                            else default_python(), offline=True, level=1, recipe=self._recipe,
                            timeout_scale=scale)

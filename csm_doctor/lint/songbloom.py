@@ -33,6 +33,7 @@ from csm_doctor.lint.files import (
     read_text,
 )
 from csm_doctor.lint.model import LintFinding, Where
+from csm_doctor.safeio import read_input
 
 SKETCH_CLASSES = 130  # skeleton_emb: num_pitch 128 + 2 special tokens (seed 004)
 TRAIN_CODEBOOK_DEFAULT = 16384  # train_japanese.py --muq-codebook-size default
@@ -335,11 +336,11 @@ def launch_scripts(root: Path) -> list[Path]:
         except OSError:
             continue
         for path in candidates:
-            try:
-                if path.stat().st_size < 1024 * 1024 and SONGBLOOM_PROGRAMS.search(
-                        path.read_text(encoding="utf-8", errors="replace")):
+            try:  # a FIFO or a device among the scripts is skipped, never waited on
+                if SONGBLOOM_PROGRAMS.search(
+                        read_input(path, 1024 * 1024).decode("utf-8", errors="replace")):
                     found.append(path)
-            except OSError:
+            except InputError:
                 continue
     return found
 

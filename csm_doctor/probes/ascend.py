@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from csm_doctor.probes.base import ProbeContext
+from csm_doctor.errors import InputError
 from csm_doctor.probes.command import find_executable, run_command
+from csm_doctor.safeio import read_input
+from csm_doctor.settings import ascend_root
 
 # Overridable for tests and for installs under $HOME (non-root CANN installs).
-ASCEND_ROOT = Path(os.environ.get("CSM_DOCTOR_ASCEND_ROOT", "/usr/local/Ascend"))
+ASCEND_ROOT = ascend_root()
 HAL = "libascend_hal.so"
 
 
@@ -45,9 +48,9 @@ def cann_version(home: Path | None) -> str | None:
     candidates = [home / "version.cfg", *sorted(home.glob("*install.info")),
                   *sorted(home.glob("*/ascend_toolkit_install.info"))]
     for path in candidates:
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
+        try:  # a FIFO or a huge file under a user-set root is skipped, never waited on
+            text = read_input(path, 64 * 1024).decode("utf-8", errors="replace")
+        except InputError:
             continue
         match = re.search(r"^(?:Version|version)\s*=\s*([\w.\-]+)", text, re.M) or \
             re.search(r"toolkit_installed_version=\[[^:\]]*:?([\w.\-]+)\]", text)

@@ -17,6 +17,7 @@ from typing import Any
 
 from csm_doctor.probes.base import ProbeContext
 from csm_doctor.probes.command import find_executable, run_command
+from csm_doctor.settings import nvml_enabled
 
 NVIDIA_PCI_VENDOR = "0x10de"
 GPU_KEYS = ("index", "name", "memory_total_mib", "memory_used_mib", "memory_free_mib",
@@ -163,6 +164,7 @@ def read_nvidia_smi(ctx: ProbeContext, smi: str) -> dict[str, Any]:
         facts["driver_version"] = next((r.get("driver_version") for r in rows
                                         if r.get("driver_version")), None)
     table = run_command([smi], timeout=ctx.timeout(10))
+    answered = query.returncode == 0 or (not table.timed_out and table.returncode == 0)
     if not table.timed_out:
         error_id = parse.detect_error(table.output)
         if error_id:
@@ -174,9 +176,22 @@ def read_nvidia_smi(ctx: ProbeContext, smi: str) -> dict[str, Any]:
         if not facts["gpus"]:  # drivers too old for compute_cap in --query-gpu
             facts["gpus"] = [{k: g.get(k) for k in GPU_KEYS} for g in header.get("gpus", [])]
         _attach_processes(facts["gpus"], header.get("processes", []))
+    if answered and not (facts["gpus"] or facts["driver_version"] or facts["cuda_version"]):
+        # Exit 0 yet nothing readable: a broken install or a wrapper, not "no GPU".
+        raise UnreadableOutput(f"{smi} exited 0 but printed nothing csm-doctor can read "
+                               f"(first line: {_shown_line(query.output or table.output)})")
     if query.returncode not in (0, None) and not facts["gpus"]:
         facts["error"] = _first_line(query.output) or f"nvidia-smi exited {query.returncode}"
     return facts
+
+
+class UnreadableOutput(RuntimeError):
+    """A tool that says it succeeded but whose output parses as nothing: a probe error."""
+
+
+def _shown_line(text: str) -> str:
+    line = _first_line(text)
+    return "empty" if line is None else repr(line[:80])
 
 
 def _attach_processes(gpus: list[dict[str, Any]], processes: list[dict[str, Any]]) -> None:
@@ -193,7 +208,7 @@ def _first_line(text: str) -> str | None:
 def probe_nvidia(ctx: ProbeContext) -> dict[str, Any]:
     pci = nvidia_pci_devices()
     nvml_error: BaseException | None = None
-    if os.environ.get("CSM_DOCTOR_NVML", "1") != "0" and nvidia_possible(pci):
+    if nvml_enabled() and nvidia_possible(pci):
         facts, nvml_error = _nvml_with_deadline(ctx.timeout(5))
         if facts is not None:
             return {"nvidia": {**facts, "pci_devices": pci, "error_id": None, "error": None}}

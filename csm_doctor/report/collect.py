@@ -8,7 +8,6 @@ writes it to `<output dir>/result.json` (default `./csm-doctor-smoke/`), so
 from __future__ import annotations
 
 import datetime
-import json
 import platform
 from pathlib import Path
 from typing import Any
@@ -32,19 +31,19 @@ def load_smoke_result(explicit: str | None, cwd: Path | None = None) -> dict[str
     A bad explicit file is bad input (exit 2); a bad file found by convention is
     reported in the bundle instead, since the user did not ask for it.
     """
+    from csm_doctor.jsonload import parse_json
+    from csm_doctor.safeio import read_input_text
+
     path = Path(explicit) if explicit else (cwd or Path.cwd()) / SMOKE_RESULT
-    if not explicit and not path.is_file():
+    if not explicit and not path.exists():
         return None
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_SMOKE_BYTES + 1)
-        if len(data) > MAX_SMOKE_BYTES:
-            raise ValueError(f"larger than {MAX_SMOKE_BYTES // 2**20} MiB")
-        result = json.loads(data.decode("utf-8"))
+    try:  # a regular file under a cap, sane JSON: a FIFO or a JSON bomb is exit 2, not a hang
+        result = parse_json(read_input_text(path, MAX_SMOKE_BYTES, shown=str(path)), str(path))
         if not isinstance(result, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InputError.single(str(path), "not a JSON object", line=1)
+    except InputError as exc:
+        reason = "; ".join(f"line {p.line}: {p.message}" if p.line else p.message
+                           for p in exc.problems)
         if explicit:
             raise InputError.single(explicit, f"cannot read the smoke result: {reason}",
                                     key="--smoke-result") from None

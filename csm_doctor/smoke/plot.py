@@ -156,6 +156,8 @@ def _time_axis(canvas: Canvas, cols: int, seconds: float, y: int) -> None:
 
 
 def write_png(path: str | Path, data: dict[str, Any], seconds: float) -> str:
+    from csm_doctor.safeio import replace_file
+
     target = Path(path)
-    target.write_bytes(render_png(data, seconds))
+    replace_file(target, render_png(data, seconds))  # a link planted at PATH is not followed
     return str(target)

@@ -357,8 +357,9 @@ def _finish(options: SmokeOptions, folder: Path, payload: dict[str, Any] | None,
     result = _result(options, payload, findings, started, details, wav_path, png_path)
     result.result_path = str(folder / RESULT_FILE)
     try:  # where `csm-doctor report` finds the last run
-        (folder / RESULT_FILE).write_text(json.dumps(result.to_json(), indent=2, default=str) + "\n",
-                                          encoding="utf-8")
+        from csm_doctor.safeio import replace_file  # never through a planted link
+
+        replace_file(folder / RESULT_FILE, json.dumps(result.to_json(), indent=2, default=str) + "\n")
     except OSError as exc:
         result.result_path = None
         result.details.setdefault("notes", []).append(f"could not write {RESULT_FILE}: {exc}")

@@ -516,14 +516,22 @@ def write_wav(torch, clean, rate, path, peak):
     folder = os.path.dirname(path)
     if folder and not os.path.isdir(folder):
         os.makedirs(folder)
-    handle = wave.open(path, "wb")
+    # A new file only (O_EXCL | O_NOFOLLOW; the doctor removed the last run's): a link
+    # planted at the path is refused, never written through.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | \
+        getattr(os, "O_BINARY", 0)
+    raw = os.fdopen(os.open(path, flags, 0o666), "wb")
     try:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(data)
+        handle = wave.open(raw, "wb")
+        try:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(rate)
+            handle.writeframes(data)
+        finally:
+            handle.close()
     finally:
-        handle.close()
+        raw.close()
     return gain
 
 
