@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import PROBE_FIXTURES, ROOT, cat_script
 
 CONTRACT_PATHS = ["os.name", "python.version", "torch.version", "torch.cuda",
                   "nvidia.driver_version", "nvidia.cuda_version", "nvidia.gpus",
@@ -54,11 +54,19 @@ def test_exit_code_follows_failures(run_cli):
     assert doc["exit_code"] == (1 if failed else 0)
 
 
-def test_human_report_has_groups_and_summary(run_cli):
+@pytest.fixture
+def driver_not_loaded(fake_bin) -> None:
+    """The NVIDIA group fails the same way on every host, a GPU CI runner too: an nvidia-smi
+    first on PATH that answers as a machine whose driver is not loaded (a real capture)."""
+    fake_bin("nvidia-smi", cat_script(PROBE_FIXTURES / "nvidia-smi-errors" /
+                                      "mxochicale-driver-not-loaded.txt", exit_code=9))
+
+
+def test_human_report_has_groups_and_summary(run_cli, driver_not_loaded):
     result = run_cli("check", "--offline", "--recipe", "csm-1b")
     assert result.code in (0, 1)
     assert "csm-doctor · recipe csm-1b: CSM-1B, official" in result.stdout
-    assert "[✗] NVIDIA GPU and driver" in result.stdout  # no GPU on test machines
+    assert "[✗] NVIDIA GPU and driver" in result.stdout
     assert "\x1b[" not in result.stdout, "no colour when stdout is not a terminal"
     assert "csm-doctor found issues" in result.stdout
 
@@ -69,7 +77,7 @@ def test_verbose_shows_passes_and_timings(run_cli):
     assert "✓" in out and "[python-version-unsupported]" in out
 
 
-def test_ascii_console_fallback(run_cli):
+def test_ascii_console_fallback(run_cli, driver_not_loaded):
     result = run_cli("check", "--offline", "--recipe", "csm-1b", env={"PYTHONIOENCODING": "ascii"})
     assert result.code in (0, 1)
     assert "[x] NVIDIA GPU and driver" in result.stdout

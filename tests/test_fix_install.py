@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import cannot_install
 from fix_support import (
     ROOT,
     clone_venv,
@@ -57,7 +58,7 @@ def uv_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           text=True, timeout=600)
     exe = home / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")
     if proc.returncode != 0 or not exe.is_file():
-        pytest.skip(f"uv cannot be installed from the package registry here: {proc.stderr[-300:]}")
+        cannot_install(f"uv cannot be installed from the package registry here: {proc.stderr[-300:]}")
     return exe
 
 

@@ -291,6 +291,7 @@ def test_a_second_fix_on_the_same_environment_is_refused(target, env, tmp_path):
 
 # ------------------------------------------------------------------ the answer, then exit
 
+@pytest.mark.slow
 def test_a_proxy_that_never_answers_does_not_hold_the_process(cli_env, tmp_path):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -19,6 +19,7 @@ import wave
 from pathlib import Path
 
 import pytest
+from conftest import cannot_install
 from hub_server import VALID_TOKEN, FakeHub
 
 from csm_doctor.smoke.target_smoke import TINY_BACKBONE, TINY_CODEC, TINY_DEPTH_DECODER
@@ -48,7 +49,7 @@ def csm_python(torch_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     proc = subprocess.run([str(python), "-m", "pip", "install", "-q", TRANSFORMERS],
                           capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
-        pytest.skip(f"{TRANSFORMERS} is not installable here: {proc.stderr[-500:]}")
+        cannot_install(f"{TRANSFORMERS} is not installable here: {proc.stderr[-500:]}")
     return python
 
 
