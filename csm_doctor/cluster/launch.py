@@ -81,6 +81,12 @@ class LaunchOptions:
     master_addr: str | None = None
     master_port: int | None = None
     join_timeout: float = 120.0
+    spent: float = 0.0  # seconds of the join timeout already used (probing this node)
+
+    @property
+    def join_left(self) -> float:
+        """What is left of the join timeout for the rendezvous itself (never under 5 s)."""
+        return max(5.0, self.join_timeout - self.spent)
 
 
 def torchrun_argv(python: str, options: LaunchOptions, script: str, config: str) -> list[str]:
@@ -97,7 +103,7 @@ def torchrun_argv(python: str, options: LaunchOptions, script: str, config: str)
         argv += ["--nnodes", str(options.nnodes), "--node-rank", str(options.node_rank),
                  "--master-addr", options.master_addr or "127.0.0.1",
                  "--master-port", str(options.master_port or DEFAULT_MASTER_PORT),
-                 "--rdzv-backend", "static", "--rdzv-conf", f"timeout={int(options.join_timeout)}"]
+                 "--rdzv-backend", "static", "--rdzv-conf", f"timeout={max(5, int(options.join_left))}"]
     return argv + [script, config]
 
 

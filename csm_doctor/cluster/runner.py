@@ -49,7 +49,8 @@ class ClusterOptions:
 
     def worker_deadline(self) -> float:
         """How long a worker may live: joining, then each operation under its timeout."""
-        return self.join_timeout + self.collective_timeout * (len(OPERATIONS) + 1) + STARTUP_MARGIN_S
+        return self.launch.join_left + self.collective_timeout * (len(OPERATIONS) + 1) + \
+            STARTUP_MARGIN_S
 
 
 @dataclass
@@ -91,7 +92,7 @@ def run_node(options: ClusterOptions, facts: dict[str, Any] | None) -> NodeRun:
     launcher = launcher_of(os.environ)
     folder = Path(tempfile.mkdtemp(prefix="csm-doctor-cluster-"))
     try:
-        config = {"deadline_s": options.worker_deadline(), "join_timeout": options.join_timeout,
+        config = {"deadline_s": options.worker_deadline(), "join_timeout": options.launch.join_left,
                   "collective_timeout": options.collective_timeout, "device": options.device,
                   "operations": list(OPERATIONS), "size_bytes": options.size_bytes,
                   "iterations": options.iterations, "result_dir": str(folder),

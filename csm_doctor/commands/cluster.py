@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import click
@@ -58,6 +59,7 @@ def cluster(recipe_ref: str | None, python: str | None, offline: bool, level: st
     from csm_doctor.probes.target import default_python
     from csm_doctor.recipe import load_recipe
 
+    started = time.monotonic()
     given = load_recipe(recipe_ref) if recipe_ref else None
     validate_python(python)
     launcher = launcher_of(os.environ)
@@ -76,7 +78,7 @@ def cluster(recipe_ref: str | None, python: str | None, offline: bool, level: st
         launch=LaunchOptions(nnodes=nnodes, node_rank=node_rank,
                              nproc_per_node=nproc_per_node or default_nproc(facts),
                              master_addr=master_addr, master_port=master_port,
-                             join_timeout=join_timeout))
+                             join_timeout=join_timeout, spent=time.monotonic() - started))
     say(f"csm-doctor: {'rank ' + str(me['rank']) + ' under ' + launcher if launcher else 'starting torch.distributed.run'}"
         f", waiting up to {join_timeout:g} s for every rank...")
     run = run_node(options, facts)
