@@ -274,3 +274,22 @@ def test_node_that_never_comes_is_named_within_the_join_timeout(torch_venv, clus
     assert leftovers(cluster_env["TMPDIR"]) == []
     with socket.socket() as sock:  # the rendezvous port is free again
         sock.bind(("127.0.0.1", port))
+
+
+def test_report_bundles_a_cluster_result(run_cli, tmp_path):
+    from conftest import FIXTURES
+
+    result = {"schema": "csm-doctor/cluster/1", "world_size": 2, "nodes": [], "ranks": [],
+              "collective": {"backend": "gloo", "results": []}, "findings": [], "exit_code": 0}
+    saved = tmp_path / "cluster.json"
+    saved.write_text(json.dumps(result), encoding="utf-8")
+    out = tmp_path / "bundle"
+    run = run_cli("report", "--facts", str(FIXTURES / "facts" / "h100-driver-550-csm-ready.json"),
+                  "--recipe", "csm-1b", "--cluster-result", str(saved), "-o", str(out), "--json")
+    assert run.code == 0, run.stderr
+    assert json.loads((out / "cluster-result.json").read_text())["world_size"] == 2
+    assert "cluster-result.json" in (out / "SHA256SUMS").read_text()
+    saved.write_text("{}", encoding="utf-8")
+    bad = run_cli("report", "--facts", str(FIXTURES / "facts" / "h100-driver-550-csm-ready.json"),
+                  "--cluster-result", str(saved), "-o", str(tmp_path / "b2"))
+    assert bad.code == 2 and "--cluster-result" in bad.stderr

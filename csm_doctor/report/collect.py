@@ -52,6 +52,25 @@ def load_smoke_result(explicit: str | None, cwd: Path | None = None) -> dict[str
     return {"path": str(path), "found_by": "option" if explicit else "convention", "result": result}
 
 
+def load_cluster_result(path: str | None) -> dict[str, Any] | None:
+    """`--cluster-result FILE`: a `csm-doctor cluster --json` object (`cluster -o FILE`)."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SMOKE_BYTES + 1)
+        if len(data) > MAX_SMOKE_BYTES:
+            raise ValueError(f"larger than {MAX_SMOKE_BYTES // 2**20} MiB")
+        result = json.loads(data.decode("utf-8"))
+        if not isinstance(result, dict) or result.get("schema") != "csm-doctor/cluster/1":
+            raise ValueError("not a csm-doctor/cluster/1 object")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError.single(path, f"cannot read the cluster result: {reason}",
+                                key="--cluster-result") from None
+    return {"path": str(path), "found_by": "option", "result": result}
+
+
 def versions(facts: dict[str, Any]) -> dict[str, Any]:
     """csm-doctor's own versions and the key packages of the environment under test."""
     packages = facts.get("packages") or {}
