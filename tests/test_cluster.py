@@ -293,3 +293,34 @@ def test_report_bundles_a_cluster_result(run_cli, tmp_path):
     bad = run_cli("report", "--facts", str(FIXTURES / "facts" / "h100-driver-550-csm-ready.json"),
                   "--cluster-result", str(saved), "-o", str(tmp_path / "b2"))
     assert bad.code == 2 and "--cluster-result" in bad.stderr
+
+
+# ---------------------------------------------------------------- lint: the launch line's GPUs
+
+
+def test_lint_launch_line_asks_for_more_gpus_than_the_machine_shows(tmp_path):
+    from test_lint_support import LINT_FIXTURES, facts_file, run_lint
+
+    train = (LINT_FIXTURES / "songbloom" / "seed004-train-multigpu.sh").read_text(encoding="utf-8")
+    script = tmp_path / "run.sh"
+    script.write_text(train, encoding="utf-8")
+
+    def gpus_findings(facts: str) -> list[dict]:
+        return [f for f in run_lint(str(script), facts_file=facts)["findings"]
+                if f["check"] == "lint-songbloom-gpus"]
+
+    two = facts_file(tmp_path / "two.json", torch="2.2.0", env={}, gpu_count=2)
+    [fail] = gpus_findings(two)
+    assert fail["status"] == "fail" and fail["id"] == "cluster-gpu-count-mismatch"
+    assert "--devices 4 but the machine shows 2 GPUs" in fail["title"]
+    assert fail["fix"] == "--devices 2" and fail["line"] == 9
+    four = facts_file(tmp_path / "four.json", torch="2.2.0", env={}, gpu_count=4)
+    assert [f["status"] for f in gpus_findings(four)] == ["pass"]
+    hidden = facts_file(tmp_path / "hidden.json", torch="2.2.0", gpu_count=4,
+                        env={"CUDA_VISIBLE_DEVICES": "0,1"})
+    [fail] = gpus_findings(hidden)
+    assert fail["status"] == "fail" and "(CUDA_VISIBLE_DEVICES=0,1)" in fail["title"]
+    # torchrun's own count, before the program, is read too.
+    script.write_text("torchrun --nproc_per_node=8 train_japanese.py --use-lora\n", encoding="utf-8")
+    [fail] = gpus_findings(four)
+    assert "--nproc_per_node 8 but the machine shows 4 GPUs" in fail["title"]
