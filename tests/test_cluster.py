@@ -324,3 +324,33 @@ def test_lint_launch_line_asks_for_more_gpus_than_the_machine_shows(tmp_path):
     script.write_text("torchrun --nproc_per_node=8 train_japanese.py --use-lora\n", encoding="utf-8")
     [fail] = gpus_findings(four)
     assert "--nproc_per_node 8 but the machine shows 4 GPUs" in fail["title"]
+
+
+@pytest.mark.slow
+def test_a_rank_stuck_before_the_collective_is_named(torch_venv, cluster_env, tmp_path):
+    env = {**cluster_env, "CSM_DOCTOR_CLUSTER_FAULT": "hang-collective:1"}
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "csm_doctor", "cluster", "--nproc-per-node", "2",
+                           "--collective-timeout", "4", "--join-timeout", "60", "--json",
+                           "--offline", "--python", str(torch_venv), "--size-mb", "1"],
+                          capture_output=True, text=True, env=env, timeout=180, cwd=tmp_path)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    doc = json.loads(proc.stdout)
+    [stuck] = [f for f in doc["findings"] if f["id"] == "cluster-collective-timeout"]
+    assert stuck["status"] == "fail" and "within 4 s" in stuck["title"]
+    assert f"rank 1 (node 0, {doc['ranks'][1]['host']}) never reached it" in stuck["title"]
+    assert doc["collective"]["missing_ranks"] == [1]
+    assert elapsed < 60, elapsed  # torchrun stops the stuck rank; nobody waits for its deadline
+    assert leftovers(cluster_env["TMPDIR"]) == []
+
+
+def test_human_view_always_shows_the_collective_figures():
+    from csm_doctor.commands.cluster import collective_lines
+
+    lines = collective_lines({"backend": "nccl", "device": "cuda", "results": [
+        {"operation": "all_reduce", "size_bytes": 2**25, "time_s": 0.002, "algbw_gbps": 16.78,
+         "busbw_gbps": 25.17, "correct": True}]})
+    assert lines[0].startswith("collective (nccl on cuda")
+    assert "all_reduce" in lines[1] and "busbw    25.17 GB/s" in lines[1] and "correct" in lines[1]
+    assert collective_lines({"results": [], "error": {"message": "x"}}) == []

@@ -9,13 +9,16 @@ only) write one JSON file each into a private folder, which is read back here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from csm_doctor.cluster.launch import (
     LaunchOptions,
@@ -107,11 +110,33 @@ def run_node(options: ClusterOptions, facts: dict[str, Any] | None) -> NodeRun:
             argv = torchrun_argv(options.python, options.launch, str(TARGET_SCRIPT), str(config_path))
             env = inherited_env({})
             timeout = options.worker_deadline() + STARTUP_MARGIN_S
-        finished = run_bounded(argv, env, timeout)
+        with terminate_as_exit():
+            finished = run_bounded(argv, env, timeout)
         results = read_results(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return NodeRun(launcher, local_identity(), results, finished, options)
+
+
+@contextlib.contextmanager
+def terminate_as_exit() -> Iterator[None]:
+    """SIGTERM (torchrun stopping this rank, srun's cancel) stops the workers too.
+
+    The workers run in a session of their own, so the signal would not reach
+    them: it is turned into SystemExit(143), on which run_bounded stops them.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(143)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def read_results(folder: Path) -> list[dict[str, Any]]:

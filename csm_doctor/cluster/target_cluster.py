@@ -325,7 +325,7 @@ def main():
         if writes:
             write_result(config, result)
         sys.stdout.flush()
-        os._exit(0)  # a half-built group can hang in destroy; the watchdog is the backstop
+        os._exit(1)  # non-zero: torchrun then stops the other ranks at once
     store = default_store(dist)
     result["collective"] = collectives(torch, dist, result["entries"], config, me, store)
     if result["collective"]["error"] is None:
@@ -337,7 +337,9 @@ def main():
         write_result(config, result)
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    # A failed collective exits non-zero so torchrun stops the stuck ranks now rather than
+    # at their deadline; a half-built group can hang in destroy, so it is never called.
+    os._exit(1 if result["collective"]["error"] else 0)
 
 
 if __name__ == "__main__":

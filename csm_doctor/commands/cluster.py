@@ -127,7 +127,23 @@ def judge_and_show(run: Any, given: Any, facts: dict[str, Any] | None, output: s
         why = f"chosen for node 0: {reason} (--recipe ID to choose another)" if reason else None
         render_check(findings, node_facts or {}, recipe, catalogue, verbose=verbose,
                      recipe_reason=why)
+        for line in collective_lines(document.get("collective")):
+            click.echo(line)
     return exit_code_for(findings)
+
+
+def collective_lines(collective: dict[str, Any] | None) -> list[str]:
+    """The collective's figures, always shown: they are what a person reruns cluster for."""
+    results = [r for r in (collective or {}).get("results") or [] if r.get("time_s")]
+    if not results:
+        return []
+    lines = [f"collective ({collective.get('backend')} on {collective.get('device')}, "
+             "nccl-tests' algbw/busbw):"]
+    for r in results:
+        lines.append(f"  {r['operation']:<10} {r['size_bytes'] / 2**20:g} MiB  "
+                     f"{r['time_s'] * 1000:9.2f} ms  algbw {r['algbw_gbps']:8.2f} GB/s  "
+                     f"busbw {r['busbw_gbps']:8.2f} GB/s  {'correct' if r.get('correct') else 'WRONG'}")
+    return lines
 
 
 def write_output(path: str, document: dict[str, Any]) -> None:
