@@ -354,3 +354,13 @@ def test_human_view_always_shows_the_collective_figures():
     assert lines[0].startswith("collective (nccl on cuda")
     assert "all_reduce" in lines[1] and "busbw    25.17 GB/s" in lines[1] and "correct" in lines[1]
     assert collective_lines({"results": [], "error": {"message": "x"}}) == []
+
+
+def test_device_pass_says_which_ranks_lack_bf16():
+    recipe = load_recipe("cosyvoice2-lora")
+    ranks = [entry(0, 0, "n0"), entry(1, 0, "n0")]
+    ranks[0]["device"]["bf16"] = True
+    ranks[1]["device"]["bf16"] = False
+    [ok] = [f for f in judge.judge_devices(judge.nodes_of(ranks), recipe)
+            if f.id == "cluster-device-error"]
+    assert ok.status is Status.PASS and "no native bfloat16 on rank 1" in ok.title

@@ -212,8 +212,12 @@ def judge_devices(nodes: list[Node], recipe: Any) -> list[Finding]:
                                 "the collective test fell back to gloo on the CPU"))
     if not any(f.status is Status.FAIL and f.id == "cluster-device-error" for f in findings):
         kind = next(iter(kinds)) if len(kinds) == 1 else "mixed"
+        no_bf16 = [str(e.get("rank")) for n in nodes for e in n.entries
+                   if (e.get("device") or {}).get("bf16") is False]
+        bf16 = (f" (no native bfloat16 on rank{'s' * (len(no_bf16) != 1)} {', '.join(no_bf16)}: "
+                "train in fp16 there)") if no_bf16 and kind == "cuda" else ""
         findings.append(finding("cluster-device-error", Status.PASS,
-                                f"every rank has its own {kind} device"))
+                                f"every rank has its own {kind} device{bf16}"))
     return findings
 
 
