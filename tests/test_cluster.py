@@ -364,3 +364,27 @@ def test_device_pass_says_which_ranks_lack_bf16():
     [ok] = [f for f in judge.judge_devices(judge.nodes_of(ranks), recipe)
             if f.id == "cluster-device-error"]
     assert ok.status is Status.PASS and "no native bfloat16 on rank 1" in ok.title
+
+
+@pytest.mark.slow
+def test_ranks_started_as_srun_starts_them(torch_venv, cluster_env, tmp_path):
+    """Two csm-doctor processes with the variables srun sets for a 2-task step, no torchrun."""
+    port = free_port()
+    procs = []
+    for rank in (0, 1):
+        env = {**cluster_env, "SLURM_PROCID": str(rank), "SLURM_NTASKS": "2",
+               "SLURM_LOCALID": str(rank), "SLURM_NODEID": "0", "SLURM_STEP_ID": "0",
+               "SLURM_JOB_NODELIST": "localhost", "SLURM_TASKS_PER_NODE": "2",
+               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "csm_doctor", "cluster", "--json", "--offline", "--python",
+             str(torch_venv), "--size-mb", "1", "--join-timeout", "60"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path))
+    (out0, err0), (out1, _) = [p.communicate(timeout=180) for p in procs]
+    assert out1 == "" and procs[1].returncode == 0  # only rank 0 prints the verdict
+    doc = json.loads(out0)
+    assert doc["launcher"] == "srun" and doc["world_size"] == 2, err0[-2000:]
+    assert [r["local_rank"] for r in doc["ranks"]] == [0, 1]
+    assert all(r["correct"] for r in doc["collective"]["results"])
+    assert doc["nodes"][0]["facts"] is not None
+    assert leftovers(cluster_env["TMPDIR"]) == []
