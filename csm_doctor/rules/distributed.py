@@ -13,7 +13,7 @@ from csm_doctor.rules.nvidia import visible_gpus
 SHM_MIN_MIB = 1024
 # Values that switch a transport off; NCCL_SOCKET_IFNAME only pins it, and is noted.
 DISABLING = {"NCCL_P2P_DISABLE": "1", "NCCL_IB_DISABLE": "1", "NCCL_SHM_DISABLE": "1",
-             "NCCL_NVLS_ENABLE": "0", "NCCL_CUMEM_ENABLE": None}
+             "NCCL_NVLS_ENABLE": "0"}
 DISABLE_WHAT = {"NCCL_P2P_DISABLE": "GPU peer-to-peer (NVLink/PCIe) copies",
                 "NCCL_IB_DISABLE": "InfiniBand/RoCE between nodes",
                 "NCCL_SHM_DISABLE": "shared memory between the GPUs of one node",
@@ -22,7 +22,6 @@ DISABLE_WHAT = {"NCCL_P2P_DISABLE": "GPU peer-to-peer (NVLink/PCIe) copies",
 
 @rule("shm_size")
 def shm_size(ctx: RuleContext) -> Iterable[Finding]:
-    total = ctx.fact("shm.total_mib")
     if ctx.os_name != "linux":
         yield ctx.skipped("/dev/shm is a Linux limit")
         return
