@@ -12,6 +12,7 @@ import click
 
 from csm_doctor import __version__
 from csm_doctor.commands.check import check
+from csm_doctor.commands.cluster import cluster
 from csm_doctor.commands.facts import facts
 from csm_doctor.commands.fix import fix
 from csm_doctor.commands.lint import lint
@@ -37,7 +38,7 @@ def main() -> None:
     install_redacting_streams()  # no secret leaves through stdout or stderr, whoever prints it
 
 
-for command in (check, fix, smoke, facts, triage, report, lint, recipes):
+for command in (check, fix, smoke, facts, triage, report, lint, recipes, cluster):
     main.add_command(command)
 
 

@@ -98,12 +98,14 @@ FACTS_SHAPE = Record({
         }, open=True)))),
     }, open=True))),
     "env": Key(Nullable(MapOf(Str()))),
+    "shm": Key(Nullable(Record({"path": Key(_str), "total_mib": Key(_int), "free_mib": Key(_int)},
+                               open=True))),
     "tools": Key(Nullable(MapOf(_str))),
     "probes": Key(Nullable(MapOf(_PROBE))),
 }, open=True, description="a facts document")
 
 SECTIONS = ("os", "python", "packages", "torch", "nvidia", "ascend", "apple", "ffmpeg", "memory",
-            "disk", "hf", "env", "tools")
+            "disk", "hf", "env", "tools", "shm")
 
 
 def empty_facts() -> dict[str, Any]:

@@ -156,9 +156,13 @@ def new_session_kwargs() -> dict[str, object]:
 
 
 def kill_process_tree(proc: subprocess.Popen) -> None:
-    """SIGKILL the child's process group (POSIX) or its psutil tree (Windows); never raises."""
-    if sys.platform == "win32":
-        _kill_windows_tree(proc.pid)
+    """SIGKILL the child, its process group and every descendant psutil sees; never raises.
+
+    The group covers what the child started in it (a shell's sleep); the
+    descendants cover what left it (torchrun's workers start sessions of their
+    own; Windows has no groups to kill).
+    """
+    descendants = _descendants(proc.pid)
     try:
         if sys.platform != "win32":
             os.killpg(proc.pid, signal.SIGKILL)
@@ -166,20 +170,31 @@ def kill_process_tree(proc: subprocess.Popen) -> None:
             proc.kill()
     except (OSError, ProcessLookupError):
         pass
+    for child in descendants:
+        try:
+            child.kill()
+        except Exception:  # noqa: BLE001 - it ended meanwhile
+            pass
 
 
-def _kill_windows_tree(pid: int) -> None:
+def stop_process_tree(proc: subprocess.Popen, grace: float) -> None:
+    """SIGTERM first (a launcher such as torchrun stops its workers on it), then the kill."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM if sys.platform != "win32" else signal.CTRL_BREAK_EVENT)
+        except (OSError, ValueError):
+            pass
+        wait(proc, grace)
+    kill_process_tree(proc)
+
+
+def _descendants(pid: int) -> list:
     try:
         import psutil
 
-        parent = psutil.Process(pid)
-        for child in parent.children(recursive=True):
-            try:
-                child.kill()
-            except psutil.Error:
-                pass
+        return psutil.Process(pid).children(recursive=True)
     except Exception:  # noqa: BLE001 - psutil missing or the process already gone
-        pass
+        return []
 
 
 def finish(proc: subprocess.Popen) -> None:

@@ -148,6 +148,8 @@ RECIPE_SHAPE = Record({
         "disk_free_min_gb": Key(Number(minimum=0)),
         "compute_capability_min": Key(Number(minimum=0), doc="lowest CUDA compute capability, "
                                                              "e.g. 7.0"),
+        "multi_gpu": Key(Bool(), doc="the job runs on every visible GPU (DDP): each one must "
+                                     "hold vram_min_gb"),
     })),
     "env": Key(ListOf(Record({
         "name": Key(Str(r"[A-Za-z_][A-Za-z0-9_]*", hint="an environment variable name"),

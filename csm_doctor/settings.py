@@ -18,6 +18,7 @@ NVML = "CSM_DOCTOR_NVML"
 ASCEND_ROOT = "CSM_DOCTOR_ASCEND_ROOT"
 STATE_DIR = "CSM_DOCTOR_STATE_DIR"
 SMOKE_FAULT = "CSM_DOCTOR_SMOKE_FAULT"
+CLUSTER_FAULT = "CSM_DOCTOR_CLUSTER_FAULT"
 DEBUG = "CSM_DOCTOR_DEBUG"
 
 SCALE_RANGE = (0.01, 1000.0)  # below 1/100 every probe times out; above, a hang waits hours
@@ -31,6 +32,8 @@ KNOBS: dict[str, str] = {
     ASCEND_ROOT: "where the Ascend CANN toolkit is installed (default /usr/local/Ascend)",
     STATE_DIR: "where fix keeps its snapshots and undo records; an absolute path",
     SMOKE_FAULT: "test-only fault injection for smoke: " + ", ".join(SMOKE_FAULTS),
+    CLUSTER_FAULT: "test-only fault injection for a cluster rank (cluster/target_cluster.py); "
+                   "read by the target, never by csm-doctor's own process",
     DEBUG: "any non-empty value: show the traceback of an internal error",
 }
 

@@ -23,7 +23,7 @@ assert "to_qkv" in BAD_TARGETS and "to_q" not in GOOD_TARGETS
 
 @pytest.fixture
 def linux(tmp_path):
-    return facts_file(tmp_path / "linux.json", torch="2.2.0", env={})
+    return facts_file(tmp_path / "linux.json", torch="2.2.0", env={}, gpu_count=4)  # the seed's 4 x T4
 
 
 @pytest.fixture

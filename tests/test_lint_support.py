@@ -95,7 +95,8 @@ def seed_dataset(root: Path) -> Path:
 def facts_file(path: Path, *, os_name: str = "linux", arch: str = "x86_64",
                python: str = "3.10.12", torch: str | None = "2.6.0+cu124",
                gpu: tuple[str, int] | None = ("Tesla T4", 15360), env: dict | None = None,
-               packages: dict | None = None, unified_mib: int | None = None) -> str:
+               packages: dict | None = None, unified_mib: int | None = None,
+               gpu_count: int = 1) -> str:
     """A facts document (csm-doctor/facts/1) for the training machine, as `facts -o` saves."""
     doc: dict = {"schema": "csm-doctor/facts/1", "os": {"name": os_name, "arch": arch},
                  "python": {"version": python}, "env": env or {}}
@@ -105,8 +106,8 @@ def facts_file(path: Path, *, os_name: str = "linux", arch: str = "x86_64",
         doc["packages"] = packages
     if gpu:
         doc["nvidia"] = {"driver_version": "550.54.15", "cuda_version": "12.4",
-                         "gpus": [{"index": 0, "name": gpu[0], "memory_total_mib": gpu[1],
-                                   "compute_capability": "7.5"}]}
+                         "gpus": [{"index": n, "name": gpu[0], "memory_total_mib": gpu[1],
+                                   "compute_capability": "7.5"} for n in range(gpu_count)]}
     if unified_mib:
         doc["apple"] = {"chip": "Apple M4 Max", "apple_silicon": True,
                         "unified_memory_mib": unified_mib}

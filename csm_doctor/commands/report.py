@@ -22,12 +22,15 @@ from csm_doctor.commands.common import (
               help="Report on a saved facts document instead of probing this machine.")
 @click.option("--smoke-result", "smoke_file", default=None, metavar="FILE",
               help="The smoke test's result JSON (default: ./csm-doctor-smoke/result.json if present).")
+@click.option("--cluster-result", "cluster_file", default=None, metavar="FILE",
+              help="A `csm-doctor cluster -o FILE` result to bundle as cluster-result.json.")
 @click.option("-o", "--output", default=None, metavar="DIR|FILE.zip",
               help="Where to write the bundle (default: ./csm-doctor-report-<UTC time>/).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the contract).")
 @guarded
 def report(recipe_ref: str | None, python: str | None, offline: bool, level: str,
-           facts_file: str | None, smoke_file: str | None, output: str | None, as_json: bool) -> int:
+           facts_file: str | None, smoke_file: str | None, cluster_file: str | None,
+           output: str | None, as_json: bool) -> int:
     """Write a redacted support bundle to attach to an issue, with a summary to paste.
 
     Exit 1 when a required check failed (the bundle is written all the same).
@@ -37,7 +40,7 @@ def report(recipe_ref: str | None, python: str | None, offline: bool, level: str
     redactor = Redactor.for_this_process()
     try:
         return _report(redactor, recipe_ref, python, offline, level, facts_file, smoke_file,
-                       output, as_json)
+                       output, as_json, cluster_file)
     except Exception as exc:  # noqa: BLE001 - every message that leaves is redacted
         if os.environ.get("CSM_DOCTOR_DEBUG"):
             raise
@@ -46,20 +49,24 @@ def report(recipe_ref: str | None, python: str | None, offline: bool, level: str
 
 def _report(redactor: Any, recipe_ref: str | None, python: str | None, offline: bool, level: str,
             facts_file: str | None, smoke_file: str | None, output: str | None,
-            as_json: bool) -> int:
+            as_json: bool, cluster_file: str | None = None) -> int:
     from csm_doctor.catalogue import shipped_catalogue
     from csm_doctor.evaluate import evaluate
     from csm_doctor.findings import exit_code_for
     from csm_doctor.report.bundle import bundle_files, resolve_target, write_bundle
-    from csm_doctor.report.collect import build_report, load_smoke_result
+    from csm_doctor.report.collect import build_report, load_cluster_result, load_smoke_result
 
     target = resolve_target(output)  # bad input: exit 2 before probing
     smoke = load_smoke_result(smoke_file)
+    cluster = load_cluster_result(cluster_file)
     subject = gather(recipe_ref, python, offline, level, facts_file, quiet=as_json)
     facts, recipe, reason = subject.facts, subject.recipe, subject.reason
     findings = evaluate(facts, recipe, shipped_catalogue())
     code = exit_code_for(findings)
-    document = redactor.value(build_report(facts, recipe, reason, subject.given, findings, smoke))
+    built = build_report(facts, recipe, reason, subject.given, findings, smoke)
+    if cluster is not None:
+        built["cluster"] = cluster
+    document = redactor.value(built)
     files, redactions = bundle_files(document, redactor)
     target, entries = write_bundle(files, target, unique=output is None)
     shown = redactor.text(str(target))

@@ -42,6 +42,7 @@ RECOMMENDED_TARGETS = "q_proj,v_proj"  # the AR transformer's attention only
 FIND_UNUSED_STRATEGY = "ddp_find_unused_parameters_true"
 PROGRAMS = (("train_japanese.py", "train"), ("train_vq_codebook.py", "vq"),
             ("SongBloom.training.train_vq", "vq"), ("infer.py", "infer"))
+LAUNCHER_COUNTS = ("nproc_per_node", "num_processes", "gpus")
 SYNONYMS = {
     "codebook": ("muq_codebook_size", "vq_codebook_size", "sketch_codebook_size",
                  "codebook_size"),
@@ -110,8 +111,22 @@ def _launch(command: ShellCommand, display: str) -> Launch | None:
             key = norm_key(name)
             launch.options[key] = Setting(value, Where(display, line, name))
         launch.env = {k: Setting(v, Where(display, line, k)) for k, (v, line) in command.env.items()}
+        _launcher_options(launch, words[:i], command.lines[:i], display)
         return launch
     return None
+
+
+def _launcher_options(launch: Launch, words: list[str], lines: list[int], display: str) -> None:
+    """torchrun's / accelerate's process count before the program (`torchrun --nproc_per_node 4`)."""
+    for j, word in enumerate(words):
+        name, eq, value = word.partition("=")
+        key = norm_key(name) if name.startswith("--") else ""
+        if key not in LAUNCHER_COUNTS:
+            continue
+        if not eq and j + 1 < len(words):
+            value = words[j + 1]
+        if value:
+            launch.options.setdefault("nproc_per_node", Setting(value, Where(display, lines[j], name)))
 
 
 def launch_from_config(doc: ConfigDoc) -> Launch:
@@ -141,6 +156,7 @@ def lint_launches(launches: list[Launch], where: Where, machine: Any, recipe: An
                   out: list[LintFinding]) -> None:
     checks = {name: sink(f"lint-songbloom-{name}", out)
               for name in ("vq-codebook", "lora-targets", "ddp", "muq-device", "mps-env")}
+    checks["gpus"] = sink("lint-songbloom-gpus", out)
     if not launches:
         checks["vq-codebook"].skip("no SongBloom command (train_japanese.py, "
                                    "train_vq_codebook.py, infer.py) found", where)
@@ -150,6 +166,7 @@ def lint_launches(launches: list[Launch], where: Where, machine: Any, recipe: An
         _ddp(launch, checks["ddp"])
         _muq_device(launch, checks["muq-device"])
         _mps_env(launch, machine, recipe, checks["mps-env"])
+        _gpus_present(launch, machine, checks["gpus"])
     for check in checks.values():
         check.close()
 
@@ -252,6 +269,36 @@ def _devices(launch: Launch) -> int | None:
     if text in ("-1", "auto"):
         return 2  # every visible GPU: more than one in a DDP setup
     return _int(setting)
+
+
+def _gpus_present(launch: Launch, machine: Any, check: Any) -> None:
+    """--devices / --nproc-per-node / --gpus against the GPUs the machine's facts show."""
+    from csm_doctor.rules.nvidia import visible_gpus
+
+    setting = launch.get("devices")
+    wanted = _devices(launch)
+    if launch.program != "train" or setting is None or wanted is None or \
+            str(setting.value).strip() in ("-1", "auto"):
+        return
+    gpus = machine.fact("nvidia.gpus")
+    if gpus is None:
+        check.skip(f"{launch.label}: no GPU list in the machine's facts to compare "
+                   f"{setting.where.key or 'devices'} {setting.value} with", setting.where)
+        return
+    in_script = launch.env.get("CUDA_VISIBLE_DEVICES")
+    cvd = in_script.value if in_script else machine.env("CUDA_VISIBLE_DEVICES")
+    visible = visible_gpus({"nvidia": {"gpus": gpus},
+                            "env": {} if cvd is None else {"CUDA_VISIBLE_DEVICES": str(cvd)}})
+    shown = f" (CUDA_VISIBLE_DEVICES={cvd})" if cvd is not None else ""
+    option = setting.where.key or "--devices"
+    if wanted > len(visible):
+        check.fail(f"{launch.label}: {option} {setting.value} but the machine shows {len(visible)} "
+                   f"GPU{'s' * (len(visible) != 1)}{shown}: the extra ranks have no GPU",
+                   setting.where, observed=len(visible), expected=wanted,
+                   fix=f"{option} {len(visible)}" if visible else None)
+    else:
+        check.ok(f"{launch.label}: {option} {setting.value} of {len(visible)} visible GPU"
+                 f"{'s' * (len(visible) != 1)}{shown}", setting.where)
 
 
 def _ddp(launch: Launch, check: Any) -> None:

@@ -22,7 +22,7 @@ from csm_doctor.probes.system import probe_system
 from csm_doctor.probes.target import probe_target, probe_torch_import
 
 PROBES: tuple[Probe, ...] = (
-    Probe("system", ("os", "memory", "disk", "env", "tools"), probe_system, timeout=10),
+    Probe("system", ("os", "memory", "disk", "env", "tools", "shm"), probe_system, timeout=10),
     Probe("nvidia", ("nvidia",), probe_nvidia, timeout=25),
     Probe("ascend", ("ascend",), probe_ascend, timeout=15),
     Probe("apple", ("apple",), probe_apple, timeout=15),

@@ -24,6 +24,11 @@ RELEVANT_ENV = (
     "PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_NPU_ALLOC_CONF", "PYTORCH_ENABLE_MPS_FALLBACK",
     "ASCEND_HOME_PATH", "ASCEND_TOOLKIT_HOME", "ASCEND_RT_VISIBLE_DEVICES", "VIRTUAL_ENV",
     "CONDA_PREFIX",
+    # Several GPUs and nodes (csm-doctor cluster): what torch.distributed and NCCL read.
+    "CUDA_DEVICE_ORDER", "MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE", "NODE_RANK", "NCCL_P2P_DISABLE", "NCCL_IB_DISABLE", "NCCL_SHM_DISABLE",
+    "NCCL_NET", "NCCL_NVLS_ENABLE", "NCCL_SOCKET_IFNAME", "NCCL_DEBUG", "NCCL_IB_HCA",
+    "GLOO_SOCKET_IFNAME", "TORCH_NCCL_ASYNC_ERROR_HANDLING", "TORCH_NCCL_BLOCKING_WAIT",
 )
 
 
@@ -93,7 +98,21 @@ def probe_system(ctx: ProbeContext) -> dict[str, Any]:
                  "free_mib": int(usage.free // mib)},
         "env": {k: os.environ[k] for k in _env_names(ctx) if k in os.environ},
         "tools": {name: find_executable(name) for name in OTHER_TOOLS},
+        "shm": _shm(),
     }
+
+
+def _shm() -> dict[str, Any] | None:
+    """/dev/shm's size: a container's 64 MB default breaks DataLoader workers and NCCL."""
+    if not sys.platform.startswith("linux") or not os.path.isdir("/dev/shm"):
+        return None
+    try:
+        stat = os.statvfs("/dev/shm")
+    except OSError:
+        return None
+    mib = 1024 * 1024
+    return {"path": "/dev/shm", "total_mib": int(stat.f_blocks * stat.f_frsize // mib),
+            "free_mib": int(stat.f_bavail * stat.f_frsize // mib)}
 
 
 def _env_names(ctx: ProbeContext) -> list[str]:

@@ -18,7 +18,8 @@ from csm_doctor.recipe import Recipe
 
 UNICODE = {"pass": "✓", "warn": "!", "fail": "✗", "error": "☠", "skip": "-", "arrow": "→"}
 ASCII = {"pass": "+", "warn": "!", "fail": "x", "error": "X", "skip": "-", "arrow": "->"}
-EXTRA_GROUPS = {"smoke": "Smoke test (speech generated end to end)", "checkpoints": "Checkpoints"}
+EXTRA_GROUPS = {"smoke": "Smoke test (speech generated end to end)", "checkpoints": "Checkpoints",
+                "cluster": "Cluster (nodes, ranks and the collective test)"}
 STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta", "skip": "dim"}
 
 

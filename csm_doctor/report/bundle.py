@@ -131,6 +131,8 @@ def bundle_files(report: dict[str, Any], redactor: Any) -> tuple[dict[str, str],
     smoke = report.get("smoke") or {}
     if smoke.get("result") is not None:
         data["smoke-result.json"] = smoke["result"]
+    if (report.get("cluster") or {}).get("result") is not None:
+        data["cluster-result.json"] = report["cluster"]["result"]
     files = {name: redactor.text(as_json(value)) for name, value in data.items()}
     redactions = redactor.summary()
     files["redactions.json"] = as_json({"note": "kinds and counts of what was removed; the values "

@@ -51,6 +51,26 @@ def load_smoke_result(explicit: str | None, cwd: Path | None = None) -> dict[str
     return {"path": str(path), "found_by": "option" if explicit else "convention", "result": result}
 
 
+def load_cluster_result(path: str | None) -> dict[str, Any] | None:
+    """`--cluster-result FILE`: a `csm-doctor cluster --json` object (`cluster -o FILE`),
+    read like the smoke result: a regular file under a cap, sane JSON."""
+    from csm_doctor.jsonload import parse_json
+    from csm_doctor.safeio import read_input_text
+
+    if not path:
+        return None
+    try:
+        result = parse_json(read_input_text(Path(path), MAX_SMOKE_BYTES, shown=path), path)
+        if not isinstance(result, dict) or result.get("schema") != "csm-doctor/cluster/1":
+            raise InputError.single(path, "not a csm-doctor/cluster/1 object", line=1)
+    except InputError as exc:
+        reason = "; ".join(f"line {p.line}: {p.message}" if p.line else p.message
+                           for p in exc.problems)
+        raise InputError.single(path, f"cannot read the cluster result: {reason}",
+                                key="--cluster-result") from None
+    return {"path": str(path), "found_by": "option", "result": result}
+
+
 def versions(facts: dict[str, Any]) -> dict[str, Any]:
     """csm-doctor's own versions and the key packages of the environment under test."""
     packages = facts.get("packages") or {}

@@ -90,6 +90,7 @@ class RuleContext:
 # Importing the modules registers their rules.
 from csm_doctor.rules import (  # noqa: E402,F401
     ascend,
+    distributed,
     environment,
     huggingface,
     lint,

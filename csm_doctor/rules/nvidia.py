@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from csm_doctor.facts import get_path
 from csm_doctor.findings import Finding
 from csm_doctor.rules import RuleContext, rule
 
@@ -129,12 +130,43 @@ def gpu_capability_min(ctx: RuleContext) -> Iterable[Finding]:
                              fix="use a newer GPU (Volta or later for most training stacks)")
 
 
+def visible_gpus(facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The GPUs a CUDA job here can see: nvidia.gpus as CUDA_VISIBLE_DEVICES filters them.
+
+    CUDA reads the list up to its first entry that names no GPU; "" hides every
+    GPU. Entries are indexes (nvidia-smi's order) or UUID prefixes ("GPU-8f...").
+    """
+    gpus = [g for g in (get_path(facts, "nvidia.gpus") or []) if isinstance(g, dict)]
+    raw = (get_path(facts, "env") or {}).get("CUDA_VISIBLE_DEVICES")
+    if raw is None:
+        return gpus
+    chosen: list[dict[str, Any]] = []
+    for token in (t.strip() for t in raw.split(",")):
+        match = None
+        if token.isdigit():
+            match = next((g for g in gpus if g.get("index") == int(token)), None)
+        elif token.upper().startswith("GPU-"):
+            match = next((g for g in gpus if str(g.get("uuid") or "").lower().startswith(token.lower())),
+                         None)
+        if match is None or match in chosen:
+            break
+        chosen.append(match)
+    return chosen
+
+
+def multi_gpu(ctx: RuleContext) -> bool:
+    """A recipe whose job runs on every visible GPU (DDP training), not just the first."""
+    return bool(ctx.recipe.hardware.get("multi_gpu"))
+
+
 @rule("vram_minimum")
 def vram_minimum(ctx: RuleContext) -> Iterable[Finding]:
-    gpus = [g for g in ctx.fact("nvidia.gpus", []) if g.get("memory_total_mib")]
+    """The smallest GPU the job uses must hold the recipe's minimum, not the largest one here."""
+    all_gpus = [g for g in ctx.fact("nvidia.gpus", []) if g.get("memory_total_mib")]
+    gpus = [g for g in visible_gpus(ctx.facts) if g.get("memory_total_mib")]
     minimum = ctx.recipe.hardware.get("vram_min_gb")
     unified = ctx.fact("apple.unified_memory_mib")
-    if not gpus and unified and "mps" in ctx.recipe.accelerators and minimum is not None:
+    if not all_gpus and unified and "mps" in ctx.recipe.accelerators and minimum is not None:
         # On Apple silicon the GPU shares the machine's memory: that is the figure MPS gets.
         chip = ctx.fact("apple.chip") or "Apple silicon"
         make = ctx.passed if unified >= minimum * 1024 else ctx.failed
@@ -142,15 +174,90 @@ def vram_minimum(ctx: RuleContext) -> Iterable[Finding]:
                    observed=unified, expected=minimum * 1024)
         return
     if not gpus or minimum is None:
-        yield ctx.skipped("no GPU memory figure to compare" if minimum else "no VRAM minimum")
+        yield ctx.skipped("no visible GPU memory figure to compare" if minimum else "no VRAM minimum")
         return
-    best = max(gpus, key=lambda g: g["memory_total_mib"])
     need_mib = minimum * 1024
-    if best["memory_total_mib"] >= need_mib:
-        yield ctx.passed(f"{best['memory_total_mib']} MiB on {best.get('name')} "
-                         f"(recipe needs {minimum:g} GB)", observed=best["memory_total_mib"],
-                         expected=need_mib)
+    used = gpus if multi_gpu(ctx) else gpus[:1]
+    small = [g for g in used if g["memory_total_mib"] < need_mib]
+    smallest = min(used, key=lambda g: g["memory_total_mib"])
+    which = "smallest GPU the job uses" if len(used) > 1 else "the GPU the job uses (cuda:0)"
+    if not small:
+        yield ctx.passed(f"{smallest['memory_total_mib']} MiB on {smallest.get('name')}, the {which} "
+                         f"(recipe needs {minimum:g} GB per GPU)",
+                         observed=smallest["memory_total_mib"], expected=need_mib)
+        return
+    bigger = [g for g in gpus if g["memory_total_mib"] >= need_mib]
+    fix = ctx.default_fix
+    if bigger and not multi_gpu(ctx):
+        fix = (f"CUDA_VISIBLE_DEVICES={bigger[0].get('index')} runs the job on "
+               f"{bigger[0].get('name')} ({bigger[0]['memory_total_mib']} MiB)")
+    elif bigger:
+        fix = ("CUDA_VISIBLE_DEVICES=" + ",".join(str(g.get("index")) for g in bigger)
+               + " keeps the job on the GPUs that are large enough (with that many ranks)")
+    yield ctx.failed(f"{smallest.get('name')} (GPU {smallest.get('index')}) has "
+                     f"{smallest['memory_total_mib']} MiB, the {which}; {ctx.recipe.id} needs "
+                     f"{minimum:g} GB per GPU", subject=str(smallest.get("index")),
+                     observed=smallest["memory_total_mib"], expected=need_mib, fix=fix)
+
+
+@rule("gpu_free_memory")
+def gpu_free_memory(ctx: RuleContext) -> Iterable[Finding]:
+    """Memory other processes already hold on the GPUs the job uses."""
+    minimum = ctx.recipe.hardware.get("vram_min_gb")
+    gpus = [g for g in visible_gpus(ctx.facts) if g.get("memory_free_mib") is not None]
+    if minimum is None or not gpus or not uses_cuda(ctx):
+        yield ctx.skipped("no free-memory figure to compare" if minimum else "no VRAM minimum")
+        return
+    need_mib = minimum * 1024
+    used = gpus if multi_gpu(ctx) else gpus[:1]
+    for gpu in used:
+        total, free = gpu.get("memory_total_mib"), gpu["memory_free_mib"]
+        if total is not None and total < need_mib:
+            continue  # too small whatever runs on it: the vram check says so
+        holders = [p for p in gpu.get("processes") or [] if isinstance(p, dict)]
+        details = [f"pid {p.get('pid')}" + (f" ({p.get('name') or p.get('process_name')})"
+                                             if p.get("name") or p.get("process_name") else "")
+                   + (f": {p.get('memory_mib')} MiB" if p.get("memory_mib") is not None else "")
+                   for p in holders]
+        label = f"{gpu.get('name')} (GPU {gpu.get('index')})"
+        if free < need_mib:
+            yield ctx.warned(f"{label} has {free} MiB free of {total} MiB; {ctx.recipe.id} needs "
+                             f"{minimum:g} GB: {len(holders) or 'other'} process"
+                             f"{'es' * (len(holders) != 1)} hold the rest",
+                             subject=str(gpu.get("index")), observed=free, expected=need_mib,
+                             details=details)
+        else:
+            yield ctx.passed(f"{label}: {free} MiB free", subject=str(gpu.get("index")),
+                             observed=free, expected=need_mib)
+
+
+@rule("cuda_visible_devices")
+def cuda_visible_devices(ctx: RuleContext) -> Iterable[Finding]:
+    """CUDA_VISIBLE_DEVICES hiding GPUs, or renumbering them so cuda:0 is not GPU 0."""
+    raw = (ctx.fact("env") or {}).get("CUDA_VISIBLE_DEVICES")
+    gpus = ctx.fact("nvidia.gpus", [])
+    if raw is None:
+        yield ctx.skipped("CUDA_VISIBLE_DEVICES is not set")
+        return
+    if not gpus or not uses_cuda(ctx):
+        yield ctx.skipped(f"CUDA_VISIBLE_DEVICES={raw!r}, and no NVIDIA GPU to hide")
+        return
+    visible = visible_gpus(ctx.facts)
+    shown = ", ".join(f"cuda:{n} = GPU {g.get('index')} ({g.get('name')})" for n, g in enumerate(visible))
+    if not visible:
+        yield ctx.failed(f"CUDA_VISIBLE_DEVICES={raw!r} hides all {len(gpus)} GPU"
+                         f"{'s' * (len(gpus) != 1)}: torch sees none and runs on the CPU",
+                         observed=raw, expected="unset, or the GPUs to use",
+                         fix="unset CUDA_VISIBLE_DEVICES (or list the GPUs to use: "
+                             "CUDA_VISIBLE_DEVICES=0)")
+    elif len(visible) < len(gpus):
+        yield ctx.warned(f"CUDA_VISIBLE_DEVICES={raw!r} shows {len(visible)} of {len(gpus)} GPUs: {shown}",
+                         observed=raw, details=[f"hidden: GPU {g.get('index')} ({g.get('name')})"
+                                                for g in gpus if g not in visible],
+                         fix="fine if intended; unset it to use every GPU")
+    elif [g.get("index") for g in visible] != sorted(g.get("index") for g in visible):
+        yield ctx.warned(f"CUDA_VISIBLE_DEVICES={raw!r} renumbers the GPUs: {shown}",
+                         observed=raw, fix="fine if intended; device numbers in logs and configs "
+                                           "are the renumbered ones")
     else:
-        yield ctx.failed(f"{best.get('name')} has {best['memory_total_mib']} MiB; "
-                         f"{ctx.recipe.id} needs {minimum:g} GB", observed=best["memory_total_mib"],
-                         expected=need_mib)
+        yield ctx.passed(f"CUDA_VISIBLE_DEVICES={raw!r}: {shown}", observed=raw)

@@ -19,7 +19,7 @@ from csm_doctor.knowledge import (
     variant_cuda,
 )
 from csm_doctor.rules import RuleContext, rule
-from csm_doctor.rules.nvidia import gpu_capability
+from csm_doctor.rules.nvidia import gpu_capability, visible_gpus
 
 
 def _driver_os(ctx: RuleContext) -> str:
@@ -79,6 +79,10 @@ def torch_gpu_build(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.failed(f"torch {version} is a CPU-only build on a machine with "
                          f"{gpus[0].get('name') or 'an NVIDIA GPU'}", observed=variant,
                          expected=best or "a CUDA build", fix=install_command(ctx, best))
+    elif ctx.fact("torch.imported") and ctx.fact("torch.cuda_available") is False and \
+            not visible_gpus(ctx.facts):
+        yield ctx.skipped(f"torch {version} is a CUDA build; CUDA_VISIBLE_DEVICES hides every GPU "
+                          "from it (see the CUDA_VISIBLE_DEVICES check)", observed=variant)
     elif ctx.fact("torch.imported") and ctx.fact("torch.cuda_available") is False:
         yield ctx.warned(f"torch {version} is a CUDA build but torch.cuda.is_available() is False",
                          observed=variant, fix="check the driver findings above; reboot after a "
