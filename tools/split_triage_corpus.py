@@ -3,7 +3,7 @@
 
 Run once, before any signature tuning (issue 12); its output is committed
 and never regenerated. Cases already in the corpus before the split (those
-tracked by git at that moment, used to build the signatures) are all
+in the BASE revision, used to build the signatures) are all
 development cases. The new ones are grouped by the issue thread in their
 .source.txt (url:), so every excerpt of one thread lands on the same side;
 within each diagnosis id (and the healthy outputs) the threads are ordered
@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / "tests" / "fixtures" / "logs"
 OUT = ROOT / "tests" / "fixtures" / "triage-corpus"
+BASE = "9d66b73"  # main before issue 12: its corpus built the signatures, so it is all development
 
 
 def url_of(case: Path) -> str:
@@ -33,7 +34,8 @@ def url_of(case: Path) -> str:
 
 
 def main() -> None:
-    tracked = set(subprocess.run(["git", "ls-files", str(LOGS)], cwd=ROOT, capture_output=True,
+    tracked = set(subprocess.run(["git", "ls-tree", "-r", "--name-only", BASE, "--",
+                                  str(LOGS.relative_to(ROOT))], cwd=ROOT, capture_output=True,
                                  text=True, check=True, timeout=60).stdout.split())
     cases = sorted(p for p in LOGS.rglob("*.txt") if not p.name.endswith(".source.txt"))
     dev, heldout = [], []
@@ -44,10 +46,12 @@ def main() -> None:
         else:
             threads[case.parent.name][url_of(case)].append(case)
     side: dict[str, bool] = {}
+    # A thread that already gave the pre-existing (development) corpus a case stays development.
+    built_from = {url_of(case) for case in dev}
     for group in sorted(threads):
         urls = sorted(threads[group], key=lambda u: hashlib.sha256(u.encode()).hexdigest())
         for index, url in enumerate(urls):
-            held = side.setdefault(url, index % 3 == 2)
+            held = side.setdefault(url, index % 3 == 2 and url not in built_from)
             (heldout if held else dev).extend(threads[group][url])
     OUT.mkdir(parents=True, exist_ok=True)
     for name, chosen in (("dev.txt", dev), ("heldout.txt", heldout)):
