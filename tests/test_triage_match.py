@@ -20,7 +20,20 @@ from csm_doctor.triage.extract import extract_facts
 from csm_doctor.triage.match import match_text, paste_lines
 
 LOGS = FIXTURES / "logs"
-CORPUS = sorted(p for p in LOGS.rglob("*.txt") if not p.name.endswith(".source.txt"))
+SPLIT = FIXTURES / "triage-corpus"
+ALL_CASES = sorted(p for p in LOGS.rglob("*.txt") if not p.name.endswith(".source.txt"))
+
+
+def split_cases(name: str) -> list[Path]:
+    """The cases tests/fixtures/triage-corpus/<name> lists (written once, before any tuning)."""
+    return [LOGS / line.split("\t")[0] for line in (SPLIT / name).read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
+
+
+# Only the development set is tested here: the held-out set is what
+# benchmarks/bench_triage_accuracy.py measures, and no signature is written
+# against it.
+CORPUS = sorted(split_cases("dev.txt"))
 CAPTURES = sorted(p for p in PROBE_FIXTURES.rglob("*") if p.is_file()
                   and not p.name.endswith(".source.txt") and p.parent.name != "nvidia-smi-errors")
 
@@ -40,9 +53,22 @@ def corpus_id(path: Path) -> str:
     return f"{path.parent.name}/{path.stem}"
 
 
+def test_the_corpus_is_split_once_into_dev_and_heldout():
+    """Every case is on exactly one side; every thread's excerpts are on the same side."""
+    dev, held = split_cases("dev.txt"), split_cases("heldout.txt")
+    assert sorted(dev + held) == ALL_CASES and not set(dev) & set(held)
+    assert len(held) >= 40 and len([p for p in held if p.parent.name == "healthy"]) >= 5
+    side = {}
+    for name in ("dev.txt", "heldout.txt"):
+        for line in (SPLIT / name).read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                url = line.split("\t")[2]
+                assert side.setdefault(url, name) == name, f"{url} is on both sides"
+
+
 def test_the_corpus_is_real_and_sourced():
-    assert len(CORPUS) >= 60
-    for path in CORPUS:
+    assert len(ALL_CASES) >= 230 and len([p for p in ALL_CASES if p.parent.name == "healthy"]) >= 30
+    for path in ALL_CASES:
         source = (path.parent / (path.name + ".source.txt")).read_text(encoding="utf-8")
         assert "url: https://github.com/" in source or "Captured on" in source, path
         assert "EXPECTED" in source, path

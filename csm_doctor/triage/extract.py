@@ -38,6 +38,7 @@ from csm_doctor.parsers import (
     nvidia_smi_q,
     nvidia_smi_xml,
     pip_freeze,
+    prose,
 )
 from csm_doctor.parsers.textutil import never_raise, normalize_text
 
@@ -565,7 +566,25 @@ def extract_facts(text: str) -> tuple[Facts, list[Source]]:
     line; LF, CRLF and CR each end a line), "lines" (count)}] in order of
     appearance, one per output read.
     """
-    blocks = _segment(_Paste(text))
+    paste = _Paste(text)
+    blocks = _segment(paste)
     sources = [{"kind": block.fmt.kind, "line": block.start + 1, "lines": block.end - block.start}
                for block in blocks]
-    return _assemble(blocks), sources
+    facts = _assemble(blocks)
+    _fill_from_prose(facts, paste.text)
+    return facts, sources
+
+
+def _fill_from_prose(facts: Facts, text: str) -> None:
+    """What the words around the outputs state ("Python 3.11", "RTX 5090"), where no output did."""
+    said = prose.parse_prose(text)
+    if said.get("python") and not facts["python"].get("version"):
+        facts["python"]["version"] = said["python"]
+    if said.get("os") and not facts["os"].get("name"):
+        facts["os"]["name"] = said["os"]
+    torch = facts["torch"]
+    if said.get("torch") and not torch.get("version"):
+        torch["version"] = said["torch"]
+        torch["variant"] = torch.get("variant") or torch_variant(said["torch"])
+    if said.get("gpus") and not facts["nvidia"].get("gpus"):
+        facts["nvidia"]["gpus"] = [_gpu({"name": name}) for name in said["gpus"]]

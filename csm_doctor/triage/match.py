@@ -318,13 +318,41 @@ def windows_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
     return None, None
 
 
+# The first torch release with wheels for each Python (PyPI release files), for
+# releases older than the knowledge table: a pin below it cannot install there.
+FIRST_TORCH_FOR_PYTHON = {"3.8": "1.4", "3.9": "1.7.1", "3.10": "1.11", "3.11": "1.13",
+                          "3.12": "2.2", "3.13": "2.5", "3.14": "2.9"}
+
+
+def _too_old_for(torch_version: str, python: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    first = FIRST_TORCH_FOR_PYTHON.get(".".join(python.split(".")[:2]))
+    try:
+        return bool(first) and Version(torch_version.split("+")[0]) < Version(first)
+    except InvalidVersion:
+        return False
+
+
 def python_verdict(facts: dict[str, Any], subjects: list[str]) -> Verdict:
     from csm_doctor.knowledge.tables import python_supported
 
-    python = get_path(facts, "python.version")
+    python = (get_path(facts, "python.version") or "").split()
     for torch_version in subjects:
-        if python and python_supported(torch_version, python, get_path(facts, "os.name")) is False:
-            return True, f"torch {torch_version} has no wheels for Python {python.split()[0]}"
+        if not python:
+            break
+        supported = python_supported(torch_version, python[0], get_path(facts, "os.name"))
+        if supported is False or (supported is None and _too_old_for(torch_version, python[0])):
+            return True, f"torch {torch_version} has no wheels for Python {python[0]}"
+    return None, None
+
+
+def gpu_missing_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
+    """No NVIDIA GPU at all (a Mac) settles "Torch not compiled with CUDA" as a missing GPU."""
+    if get_path(facts, "nvidia.gpus"):
+        return False, "the paste shows an NVIDIA GPU"
+    if get_path(facts, "os.name") == "darwin":
+        return True, "the paste shows macOS, which has no CUDA GPU"
     return None, None
 
 
@@ -344,6 +372,7 @@ VERDICTS: dict[str, Callable[[dict[str, Any], list[str]], Verdict]] = {
     "npu-transformers-mismatch": npu_verdict,
     "triton-missing-windows": windows_verdict,
     "python-version-unsupported": python_verdict,
+    "gpu-missing": gpu_missing_verdict,
 }
 _SMI = ("nvidia-smi-table", "nvidia-smi-q", "nvidia-smi-xml", "nvidia-smi-csv", "nvidia-smi-list",
         "nvidia-smi-version")
