@@ -32,6 +32,7 @@ from typing import Any
 from csm_doctor.facts import empty_facts
 from csm_doctor.parsers import (
     collect_env,
+    env_reports,
     ffmpeg,
     npu_smi,
     nvidia_smi,
@@ -220,6 +221,42 @@ def _read_packages(text: str) -> Facts | None:
     return {"packages": packages} if packages else None
 
 
+def _read_env_report(text: str) -> Facts | None:
+    """`transformers env`, `accelerate env`, `hf env`: torch build, Python, OS, package versions, GPU."""
+    report = env_reports.parse_env_report(text)
+    if not report:
+        return None
+    version = report["torch"]["version"]
+    available = {"true": True, "false": False, "cuda": True}.get(str(report["torch"]["gpu"]).lower())
+    if available is None and report["accelerator"]:
+        available = report["accelerator"].upper() == "CUDA" or None
+    facts: Facts = {"os": {"name": report["os"]}, "python": {"version": report["python"]},
+                    "torch": {"version": version, "variant": torch_variant(version),
+                              "cuda_available": available},
+                    "packages": report["packages"] or None}
+    if report["gpu_type"] and "nvidia" in report["gpu_type"].lower():
+        facts["nvidia"] = {"gpus": [_gpu({"name": report["gpu_type"]})]}
+    return facts
+
+
+def _read_pip_check(text: str) -> Facts | None:
+    """`pip check`: the versions it names; its complaints are matched as signatures."""
+    parsed = env_reports.parse_pip_check(text)
+    if not parsed:
+        return None
+    packages = env_reports.pip_check_packages(parsed)
+    return {"packages": packages} if packages else {}
+
+
+def _read_conda_list(text: str) -> Facts | None:
+    """`conda list`: packages, and torch's build (cuda11.3 / cpu) from the pytorch row."""
+    parsed = env_reports.parse_conda_list(text)
+    if not parsed:
+        return None
+    return {"os": {"name": parsed["os"]}, "packages": parsed["packages"],
+            "torch": {"version": parsed["torch"]["version"], "variant": parsed["torch"]["variant"]}}
+
+
 _VARIANT_LABEL_RE = re.compile(r"(?:cu\d{2,3}|cpu|rocm\d|xpu)", re.IGNORECASE)
 
 
@@ -326,6 +363,31 @@ _FORMATS: tuple[_Format, ...] = (
     _Format("pip-freeze", 5, _read_packages, hint=re.compile(r"==|@|-e\s|--editable"),
             starts=pip_freeze.is_freeze_line,
             continues=lambda line, _previous: pip_freeze.is_freeze_line(line)),
+    _Format("transformers-env", 3, _read_env_report, hint=re.compile(r"ransformers`? version"),
+            starts=_matches(env_reports.REPORT_STARTS["transformers-env"]),
+            opens=_matches(env_reports.REPORT_STARTS["transformers-env"]),
+            leads=_matches(env_reports.BANNER_RE),
+            continues=lambda line, _previous: env_reports.is_report_line(line), max_gap=1),
+    _Format("accelerate-env", 3, _read_env_report, hint=re.compile(r"ccelerate` version"),
+            starts=_matches(env_reports.REPORT_STARTS["accelerate-env"]),
+            opens=_matches(env_reports.REPORT_STARTS["accelerate-env"]),
+            leads=_matches(env_reports.BANNER_RE),
+            continues=lambda line, _previous: env_reports.is_report_line(line), max_gap=1),
+    _Format("hf-env", 3, _read_env_report, hint=re.compile("huggingface_hub version"),
+            starts=_matches(env_reports.REPORT_STARTS["hf-env"]),
+            opens=_matches(env_reports.REPORT_STARTS["hf-env"]),
+            leads=_matches(env_reports.BANNER_RE),
+            continues=lambda line, _previous: env_reports.is_report_line(line), max_gap=1),
+    _Format("pip-check", 1, _read_pip_check,
+            hint=re.compile("which is not installed|has requirement|No broken requirements"),
+            starts=env_reports.is_pip_check_line,
+            continues=lambda line, _previous: env_reports.is_pip_check_line(line)),
+    _Format("conda-list", 4, _read_conda_list, hint=re.compile("packages in environment at|conda list"),
+            starts=lambda line: bool(env_reports.CONDA_HEADER_RE.match(line)
+                                     or env_reports.CONDA_COMMAND_RE.match(line)),
+            opens=_matches(env_reports.CONDA_HEADER_RE),
+            continues=lambda line, _previous: env_reports.is_conda_row(line)
+            or bool(env_reports.CONDA_COLUMNS_RE.match(line))),
     _Format("nvidia-smi-error", 5, _read_error, hint=re.compile("NVIDIA|Nvidia|nvidia|devices|mismatch"),
             starts=lambda line: nvidia_smi.detect_error(line) is not None, continues=_never),
     _Format("collect-env", 1, _read_collect_env,
