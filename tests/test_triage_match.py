@@ -288,3 +288,66 @@ def test_finding_objects_follow_the_contract():
             assert all(set(e) == {"line", "text"} and isinstance(e["line"], int)
                        for e in finding["evidence"])
             json.dumps(finding)
+
+
+# --------------------------------------------------------------------------- #
+# Issue 12: new causes, and ids that were wrong where the paste is clear
+# --------------------------------------------------------------------------- #
+
+NEW_IDS = ("torch-dll-load-failed-windows", "torch-extension-abi-mismatch", "onnxruntime-cuda-mismatch",
+           "numpy-abi-mismatch", "source-tree-shadows-package")
+
+
+@pytest.mark.parametrize("diagnosis", NEW_IDS)
+def test_each_new_cause_has_a_remedy_and_real_logs(diagnosis: str):
+    from csm_doctor.catalogue import shipped_catalogue
+
+    catalogue = shipped_catalogue()
+    assert catalogue.diagnoses[diagnosis].fix and "`" in catalogue.diagnoses[diagnosis].fix  # a command
+    logs = [p for p in ALL_CASES if p.parent.name == diagnosis]
+    assert len(logs) >= 2 and len([p for p in CORPUS if p.parent.name == diagnosis]) >= 2
+
+
+def test_triton_common_on_linux_is_a_triton_version_mismatch():
+    text = ("  File \"/opt/conda/lib/python3.10/site-packages/unsloth/__init__.py\", line 80\n"
+            "ModuleNotFoundError: No module named 'triton.common'\n"
+            "Python platform: Linux-5.15.0-91-generic-x86_64-with-glibc2.35\n")
+    findings = triage(text)
+    assert findings[0]["id"] == "triton-version-mismatch"
+    assert not [f for f in findings if f["id"] == "package-missing" and f["status"] == "fail"]
+
+
+def test_no_gpu_at_all_is_not_a_cpu_build():
+    mac = "I run it on my MacBook.\nAssertionError: Torch not compiled with CUDA enabled\n"
+    assert [(f["id"], f["status"]) for f in triage(mac)][:1] == [("gpu-missing", "fail")]
+    with_gpu = ("| NVIDIA-SMI 550.54.14   Driver Version: 550.54.14   CUDA Version: 12.4 |\n"
+                "AssertionError: Torch not compiled with CUDA enabled\n")
+    assert triage(with_gpu)[0]["id"] == "torch-cpu-build"
+
+
+def test_a_plain_pypi_version_is_not_called_a_cpu_build():
+    from csm_doctor.render.triage import fact_lines
+
+    facts, _ = extract_facts("torch==2.4.0\n")
+    line = next(x for x in fact_lines(facts) if x.startswith("torch "))
+    assert "CPU" not in line.split(":")[0] and "build not shown" in line
+    facts, _ = extract_facts("torch==2.4.0+cpu\n")
+    assert "a CPU-only build" in next(x for x in fact_lines(facts) if x.startswith("torch "))
+
+
+def test_prose_facts_settle_a_pin_without_wheels_for_this_python():
+    text = ("I am using Python version 3.11.\n"
+            "ERROR: No matching distribution found for torch==1.8.2+cu111\n")
+    first = triage(text)[0]
+    assert (first["id"], first["confidence"]) == ("python-version-unsupported", "certain")
+    assert "Python 3.11" in " ".join(first["details"])
+
+
+def test_prose_gpu_name_settles_the_arch():
+    from csm_doctor.parsers.prose import parse_prose
+
+    assert parse_prose("I have a rtx5090, the version torch is 2.0.1 on windows 11") == {
+        "torch": "2.0.1", "gpus": ["NVIDIA GeForce RTX 5090"], "os": "windows"}
+    first = triage("I have an RTX 5090 and torch 2.4.0.\nCUDA error: no kernel image is available "
+                   "for execution on the device\n")[0]
+    assert (first["id"], first["confidence"]) == ("cuda-arch-unsupported", "certain")

@@ -18,7 +18,7 @@ from csm_doctor.parsers.textutil import never_raise
 
 _PYTHON_RE = re.compile(r"\b[Pp]ython(?:[ \t]+version)?[ \t]*[:=]?[ \t]*v?(3\.\d{1,2}(?:\.\d{1,2})?)\b")
 _TORCH_RE = re.compile(r"\b(?:[Pp]y)?[Tt]orch(?:[ \t]+version)?(?:[ \t]+is)?[ \t]*[:=]?[ \t]*v?"
-                       r"(\d\.\d{1,2}(?:\.\d{1,2})?(?:\+[a-z]{2,5}\d{0,3})?)\b(?![.\d])")
+                       r"(\d\.\d{1,2}(?:\.\d{1,2})?(?:\+[a-z]{2,5}\d{0,3})?)\b(?!\.?\d)")
 _GPU_RE = re.compile(r"\b(?:NVIDIA[ \t]+)?(?:GeForce[ \t]+)?((?:RTX|GTX)[ \t]?\d{3,4}(?:[ \t]?(?:Ti|SUPER|D))?"
                      r"(?:[ \t]Laptop GPU)?)\b", re.IGNORECASE)
 _OS_WORDS = (
