@@ -351,3 +351,34 @@ def test_prose_gpu_name_settles_the_arch():
     first = triage("I have an RTX 5090 and torch 2.4.0.\nCUDA error: no kernel image is available "
                    "for execution on the device\n")[0]
     assert (first["id"], first["confidence"]) == ("cuda-arch-unsupported", "certain")
+
+
+CUT_CSM_LOAD = ('Traceback (most recent call last):\n  File "run.py", line 5, in <module>\n'
+                '    generator = load_csm_1b(device="cuda")\n  File "generator.py", line 172, in load_csm_1b\n'
+                '    model = Model.from_pretrained("sesame/csm-1b")\n')
+
+
+def test_traceback_cut_before_its_message_loading_csm_is_a_likely_gated_repo():
+    assert [(f["id"], f["confidence"]) for f in triage(CUT_CSM_LOAD)] == [("hf-gated-no-access", "likely")]
+
+
+def test_the_csm_loading_frames_are_no_guess_when_the_paste_has_a_real_error():
+    findings = triage(CUT_CSM_LOAD + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")
+    assert [f["id"] for f in findings] == ["cuda-oom"]
+
+
+@pytest.mark.parametrize("paste,want", [
+    ("$ curl -L https://huggingface.co/sesame/csm-1b/resolve/main/ckpt.pt\nHTTP/2 403\n", "hf-gated-no-access"),
+    ("wget https://huggingface.co/sesame/csm-1b/resolve/main/ckpt.pt\n"
+     "HTTP request sent, awaiting response... 401 Unauthorized\n", "hf-token-missing"),
+    ("fatal: Authentication failed for 'https://huggingface.co/sesame/csm-1b/'\n", "hf-token-invalid"),
+    ("Cannot access gated repo for url https://huggingface.co/sesame/csm-1b/resolve/main/ckpt.pt.\n",
+     "hf-gated-no-access"),
+], ids=["curl-403", "wget-401", "git-auth", "gated-message-cut"])
+def test_hub_refusals_from_non_python_clients_and_cut_messages(paste: str, want: str):
+    first = triage(paste)[0]
+    assert (first["id"], first["status"]) == (want, "fail")
+
+
+def test_a_403_elsewhere_is_not_the_hub():
+    assert triage("$ curl https://example.com/x\nHTTP/1.1 403 Forbidden\n") == []

@@ -9,7 +9,10 @@ its problem in a log (`signatures`), so one entry serves `check` and
   once a ``(?#context)`` line of the same id or the paste's facts agree;
 - ``(?#needs-context)``: counts only next to such a context line (or facts);
 - ``(?#context)``: never a problem on its own (a Windows path, `import
-  torch_npu`): it settles the id's other matches.
+  torch_npu`): it settles the id's other matches;
+- ``(?#fallback)``: a likely guess that counts only when nothing else in the
+  paste is recognised (a traceback cut before its message, whose frames show
+  `from_pretrained("sesame/csm-1b")`).
 
 A named group ``(?P<subject>...)`` names what is affected (the missing module).
 checks/causes.yaml says which problem causes which: the root is listed first,
@@ -46,7 +49,7 @@ MAX_HITS_PER_SIGNATURE = 200  # a `watch` log repeating one error adds nothing a
 MAX_EVIDENCE = 5  # lines shown per finding
 EVIDENCE_WIDTH = 300
 CONFIDENCE_RANK = {"certain": 0, "likely": 1}
-FLAGS = ("likely", "context", "needs-context")
+FLAGS = ("likely", "context", "needs-context", "fallback")
 
 _MARKER_RE = re.compile(r"\(\?#([a-z -]*)\)")
 # Colour codes pasted as text: `less` shows ESC as "ESC", terminals copy "^[".
@@ -412,8 +415,16 @@ def match_text(text: str, facts: dict[str, Any] | None = None,
     lines = paste_lines(text)
     candidates = _group(scan(lines, signatures))
     found = _resolve(candidates, facts, causes)
+    if any(not _is_fallback(f) for f in found):
+        found = [f for f in found if not _is_fallback(f)]
     found.extend(_facts_alone(facts, sources or [], lines, found, catalogue))
     return _ordered(found, causes, catalogue)
+
+
+def _is_fallback(found: "_Found") -> bool:
+    """Recognised only by (?#fallback) guesses: dropped when anything else is recognised."""
+    direct = [h for h in found.hits if not h.signature.is_context]
+    return bool(direct) and all("fallback" in h.signature.flags for h in direct)
 
 
 def _strength(hit: Hit) -> tuple[int, int]:
@@ -461,6 +472,8 @@ def _resolve(candidates: dict[str, _Candidate], facts: dict[str, Any],
         settled = bool(candidate.context) or verdicts[candidate.id][0] is True
         candidate.direct = [h for h in candidate.direct
                             if settled or "needs-context" not in h.signature.flags]
+        if any("fallback" not in h.signature.flags for h in candidate.direct):
+            candidate.direct = [h for h in candidate.direct if "fallback" not in h.signature.flags]
     lines_of = {c.id: {h.line for h in c.direct} for c in candidates.values() if c.direct}
     found = []
     for candidate in candidates.values():
