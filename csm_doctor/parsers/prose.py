@@ -16,15 +16,15 @@ from typing import Any
 
 from csm_doctor.parsers.textutil import never_raise
 
-_PYTHON_RE = re.compile(r"\b[Pp]ython(?:[ \t]+version)?[ \t]*[:=]?[ \t]*v?(3\.\d{1,2}(?:\.\d{1,2})?)\b")
-_TORCH_RE = re.compile(r"\b(?:[Pp]y)?[Tt]orch(?:[ \t]+version)?(?:[ \t]+is)?[ \t]*[:=]?[ \t]*v?"
+_PYTHON_RE = re.compile(r"[Pp]ython(?:[ \t]+version)?[ \t]*[:=]?[ \t]*v?(3\.\d{1,2}(?:\.\d{1,2})?)\b")
+_TORCH_RE = re.compile(r"[Tt]orch(?:[ \t]+version)?(?:[ \t]+is)?[ \t]*[:=]?[ \t]*v?"
                        r"(\d\.\d{1,2}(?:\.\d{1,2})?(?:\+[a-z]{2,5}\d{0,3})?)\b(?!\.?\d)")
-_GPU_RE = re.compile(r"\b(?:NVIDIA[ \t]+)?(?:GeForce[ \t]+)?((?:RTX|GTX)[ \t]?\d{3,4}(?:[ \t]?(?:Ti|SUPER|D))?"
-                     r"(?:[ \t]Laptop GPU)?)\b", re.IGNORECASE)
+_GPU_RE = re.compile(r"((?:RTX|GTX|rtx|gtx|Rtx|Gtx)[ \t]?\d{3,4}(?:[ \t]?(?:Ti|ti|TI|SUPER|Super|super|D))?"
+                     r"(?:[ \t]Laptop GPU)?)\b")
 _OS_WORDS = (
-    (re.compile(r"\b(?:[Ww]indows|[Ww]in)[ \t]?(?:1[01]|7|8)\b|\bWindows\b"), "windows"),
-    (re.compile(r"\bmac ?OS\b|\bMacBook\b|\bmac laptop\b|\bApple M[1-4]\b", re.IGNORECASE), "darwin"),
-    (re.compile(r"\b(?:Ubuntu|Debian|CentOS|Rocky Linux|Fedora|Arch Linux|WSL2?)\b"), "linux"),
+    (re.compile(r"Windows\b|(?:windows|[Ww]in)[ \t]?(?:1[01]|7|8)\b"), "windows"),
+    (re.compile(r"(?:macOS|MacOS|macos|MacBook|Macbook|macbook|mac laptop|Mac laptop|Apple M[1-4])\b"), "darwin"),
+    (re.compile(r"(?:Ubuntu|Debian|CentOS|Rocky Linux|Fedora|Arch Linux|WSL2?)\b"), "linux"),
 )
 
 

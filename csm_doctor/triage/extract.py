@@ -24,6 +24,7 @@ of the blocks they start, so a 1 MB paste takes a fraction of a second.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -397,6 +398,13 @@ _FORMATS: tuple[_Format, ...] = (
 )
 
 
+@functools.lru_cache(maxsize=None)
+def _literal_alternatives(pattern: str) -> tuple[str, ...] | None:
+    """('NVSMI LOG', 'Attached GPUs') for a hint that is only plain words joined by |, else None."""
+    parts = pattern.split("|")
+    return tuple(parts) if all(re.fullmatch(r"[\w `-]+", part) for part in parts) else None
+
+
 # --------------------------------------------------------------------------- #
 # Segmentation
 # --------------------------------------------------------------------------- #
@@ -434,6 +442,9 @@ class _Paste:
         return self._candidates[fmt.kind]
 
     def _search(self, hint: re.Pattern[str]) -> list[int]:
+        literals = _literal_alternatives(hint.pattern)
+        if literals:
+            return self._find(literals)
         text, found, line, position = self.text, [], 0, 0
         while (match := hint.search(text, position)) is not None:
             line += text.count("\n", position, match.start())
@@ -443,6 +454,27 @@ class _Paste:
                 break
             line += 1
         return found
+
+    def _find(self, literals: tuple[str, ...]) -> list[int]:
+        """Lines holding any of `literals`, with str.find (several times faster than a regex scan)."""
+        text, found = self.text, set()
+        for literal in literals:
+            position = text.find(literal)
+            while position >= 0:
+                line_start = text.rfind("\n", 0, position) + 1
+                found.add(line_start)
+                line_end = text.find("\n", position)
+                if line_end < 0:
+                    break
+                position = text.find(literal, line_end + 1)
+        if not found:
+            return []
+        ordered, lines, previous, line = sorted(found), [], 0, 0
+        for start in ordered:
+            line += text.count("\n", previous, start)
+            lines.append(line)
+            previous = start
+        return lines
 
     def extent(self, first: int, fmt: _Format) -> tuple[int, int]:
         """[start, end) of the block of `fmt` whose first recognised line is `first`."""

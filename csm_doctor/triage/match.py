@@ -64,6 +64,9 @@ class Signature:
     pattern: re.Pattern[str]
     flags: frozenset[str]
     source: str
+    # Text one of which every match starts with (None: unknown): a paste holding
+    # none of them is skipped with str.find, several times faster than the regex scan.
+    prefixes: tuple[str, ...] | None = None
 
     @property
     def is_context(self) -> bool:
@@ -118,10 +121,60 @@ def compile_signatures(catalogue: Catalogue) -> tuple[Signature, ...]:
                 problems.append(Problem(f"unknown marker {sorted(unknown)} (known: {', '.join(FLAGS)})",
                                         where))
                 continue
-            compiled.append(Signature(check, pattern, flags, source))
+            compiled.append(Signature(check, pattern, flags, source, literal_prefixes(source)))
     if problems:
         raise InputError("checks/*.yaml", problems)
     return tuple(compiled)
+
+
+_MIN_PREFIX = 3
+_MAX_PREFIXES = 16
+
+
+def literal_prefixes(source: str) -> tuple[str, ...] | None:
+    """The literal texts a pattern's matches must start with, or None when it has no such prefix.
+
+    'No module named (?P<x>...)' → ('No module named ',); '[Pp]ynini ?...' → ('Pynini', 'pynini');
+    'a|bcd' → None (a one-character branch says nothing). Case-insensitive parts give None.
+    """
+    try:
+        import re._parser as sre_parse  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse  # type: ignore[no-redef]
+    try:
+        prefixes = _prefixes(list(sre_parse.parse(source)))
+    except Exception:  # noqa: BLE001 - no prefix is always safe
+        return None
+    if not prefixes or len(prefixes) > _MAX_PREFIXES or min(map(len, prefixes)) < _MIN_PREFIX:
+        return None
+    return tuple(sorted(set(prefixes)))
+
+
+def _prefixes(items: list) -> list[str] | None:
+    """Literal starts of a parsed sequence; None when one branch has none."""
+    starts = [""]
+    for op, arg in items:
+        name = str(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT") and all(s == "" for s in starts):
+            continue  # zero-width before the first character
+        if name == "LITERAL":
+            starts = [s + chr(arg) for s in starts]
+            continue
+        if name == "IN" and all(str(o) == "LITERAL" for o, _ in arg) and len(arg) <= 4:
+            starts = [s + chr(a) for s in starts for _, a in arg]
+            if len(starts) > _MAX_PREFIXES:
+                return None
+            continue
+        if name == "SUBPATTERN" and not arg[1] and all(s == "" for s in starts):
+            inner = _prefixes(list(arg[-1]))
+            return inner if inner is None else [s + i for s in starts for i in inner]
+        if name == "BRANCH":  # the parser moves a common first character out of the branches
+            found = [_prefixes(list(branch)) for branch in arg[1]]
+            if any(f is None for f in found):
+                return starts if any(starts) else None
+            return [s + p for s in starts for f in found for p in f]  # type: ignore[union-attr]
+        break
+    return starts if any(starts) else None
 
 
 CAUSES_FILE = "causes.yaml"
@@ -191,31 +244,76 @@ def paste_lines(text: str) -> list[str]:
 
     Colour codes are gone (real ones and ones pasted as "ESC[1;36m" text).
     """
-    return [_LITERAL_ANSI_RE.sub("", line).rstrip() for line in normalize_text(text).split("\n")]
+    # one substitution over the whole text (the pattern never crosses a line), then split
+    return [line.rstrip() for line in _LITERAL_ANSI_RE.sub("", normalize_text(text)).split("\n")]
 
 
 def scan(lines: list[str], signatures: Iterable[Signature]) -> list[Hit]:
-    """Every (signature, line) match, at most one per pair, in no particular order."""
-    cut = [line[:MAX_LINE] for line in lines]
-    text = "\n".join(cut)
+    """Every (signature, line) match, at most one per pair, in no particular order.
+
+    Identical lines (a log repeating a warning, a `watch` loop) are searched
+    once and their hits copied to each copy. A signature with literal
+    prefixes is only tried on the lines holding one (found with str.find,
+    much faster than a regex scan); the others are one finditer over the
+    paste. Either way each line is searched at most once per signature:
+    linear in the paste.
+    """
+    copies: dict[str, list[int]] = {}
+    for index, line in enumerate(lines):
+        copies.setdefault(line[:MAX_LINE], []).append(index)
+    unique = list(copies)
+    text = "\n".join(unique)
     starts, position = [], 0
-    for line in cut:
+    for line in unique:
         starts.append(position)
         position += len(line) + 1
     hits = []
+    lines_of: dict[str, list[int]] = {}  # prefix -> the unique lines holding it (shared by signatures)
     for signature in signatures:
-        seen_lines: set[int] = set()
-        for match in signature.pattern.finditer(text):
-            index = bisect.bisect_right(starts, match.start()) - 1
-            if index in seen_lines:
-                continue
-            seen_lines.add(index)
+        found: list[tuple[int, re.Match[str]]] = []  # (unique line, its match)
+        if signature.prefixes:
+            for index in _lines_with(text, starts, signature.prefixes, lines_of):
+                match = signature.pattern.search(unique[index])
+                if match:
+                    found.append((index, match))
+                    if len(found) >= MAX_HITS_PER_SIGNATURE:
+                        break
+        else:
+            seen: set[int] = set()
+            for match in signature.pattern.finditer(text):
+                index = bisect.bisect_right(starts, match.start()) - 1
+                if index not in seen:
+                    seen.add(index)
+                    found.append((index, match))
+                    if len(found) >= MAX_HITS_PER_SIGNATURE:
+                        break
+        mine = []
+        for index, match in found:
+            column = match.start() - (0 if signature.prefixes else starts[index])
             subject = match.groupdict().get("subject")
-            hits.append(Hit(index + 1, lines[index], match.start() - starts[index], signature,
-                            subject))
-            if len(seen_lines) >= MAX_HITS_PER_SIGNATURE:
-                break
+            mine.extend(Hit(line + 1, lines[line], column, signature, subject)
+                        for line in copies[unique[index]][:MAX_HITS_PER_SIGNATURE])
+        mine.sort(key=lambda hit: hit.line)
+        hits.extend(mine[:MAX_HITS_PER_SIGNATURE])
     return hits
+
+
+def _lines_with(text: str, starts: list[int], prefixes: tuple[str, ...],
+                cache: dict[str, list[int]]) -> list[int]:
+    """Indexes of the lines containing any of `prefixes`, in order (each line once)."""
+    found: set[int] = set()
+    for prefix in prefixes:
+        if prefix not in cache:
+            indexes, position = [], text.find(prefix)
+            while position >= 0:
+                index = bisect.bisect_right(starts, position) - 1
+                indexes.append(index)
+                if index + 1 >= len(starts):
+                    break
+                position = text.find(prefix, starts[index + 1])
+            cache[prefix] = indexes
+        found.update(cache[prefix])
+    return sorted(found)
 
 
 # --------------------------------------------------------------------------- #
