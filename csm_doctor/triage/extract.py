@@ -56,6 +56,9 @@ GPU_KEYS = ("index", "name", "memory_total_mib", "memory_used_mib", "memory_free
 # nothing, since the first value wins; past this many false starts, give up.
 _MAX_BLOCKS_PER_FORMAT = 50
 _MAX_TRIES_PER_FORMAT = 500
+# Prose (what the reporter says: "I have an RTX 5090") sits at the top of an issue
+# body, before the logs; past this many characters the paste is log, not prose.
+PROSE_CHARS = 100_000
 # Markdown quote markers ("> ", "> > ") in front of pasted output.
 _QUOTE_RE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?)+", re.MULTILINE)
 
@@ -364,7 +367,7 @@ _FORMATS: tuple[_Format, ...] = (
     _Format("pip-freeze", 5, _read_packages, hint=re.compile(r"==|@|-e\s|--editable"),
             starts=pip_freeze.is_freeze_line,
             continues=lambda line, _previous: pip_freeze.is_freeze_line(line)),
-    _Format("transformers-env", 3, _read_env_report, hint=re.compile(r"ransformers`? version"),
+    _Format("transformers-env", 3, _read_env_report, hint=re.compile("ransformers` version|ransformers version"),
             starts=_matches(env_reports.REPORT_STARTS["transformers-env"]),
             opens=_matches(env_reports.REPORT_STARTS["transformers-env"]),
             leads=_matches(env_reports.BANNER_RE),
@@ -671,7 +674,7 @@ def extract_facts(text: str) -> tuple[Facts, list[Source]]:
 
 def _fill_from_prose(facts: Facts, text: str) -> None:
     """What the words around the outputs state ("Python 3.11", "RTX 5090"), where no output did."""
-    said = prose.parse_prose(text)
+    said = prose.parse_prose(text[:PROSE_CHARS])
     if said.get("python") and not facts["python"].get("version"):
         facts["python"]["version"] = said["python"]
     if said.get("os") and not facts["os"].get("name"):
