@@ -186,6 +186,22 @@ def speed(rows: list[tuple[Path, str]], repeat: int, baseline: str) -> dict[str,
     return result
 
 
+def baseline_accuracy(revision: str) -> dict[str, Any] | None:
+    """The same figures for the code of `revision` (git archive), run in a fresh interpreter."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = _baseline_tree(revision, Path(tmp))
+        if tree is None:
+            return None
+        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--no-speed", "--json",
+                               "--code-tree", str(tree)], capture_output=True, text=True, timeout=600,
+                              env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
+    try:
+        doc = json.loads(done.stdout)
+    except ValueError:
+        return None
+    return {"heldout": doc["heldout"], "dev": doc["dev"]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -194,9 +210,12 @@ def main() -> int:
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--show-misses", action="store_true",
                         help="list the development set's misses (never the held-out set's)")
+    parser.add_argument("--baseline-accuracy", action="store_true",
+                        help="also measure the --baseline revision's accuracy on the same sets")
+    parser.add_argument("--code-tree", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO_ROOT))
+    sys.path.insert(0, str(args.code_tree))
     try:
         dev_rows, held_rows = read_split("dev.txt"), read_split("heldout.txt")
         dev, held = evaluate(dev_rows), evaluate(held_rows)
@@ -204,6 +223,7 @@ def main() -> int:
         print(f"cannot run: {exc}", file=sys.stderr)
         return 2
     timing = None if args.no_speed else speed(held_rows, args.repeat, args.baseline)
+    base_accuracy = baseline_accuracy(args.baseline) if args.baseline_accuracy else None
     ok = held["top3"] >= GOALS["top3"] and held["top1"] >= GOALS["top1"] and held["false_fail"] == 0
     machine = {"platform": platform.platform(), "python": platform.python_version(),
                "date": time.strftime("%Y-%m-%d")}
@@ -217,6 +237,12 @@ def main() -> int:
         for name, row in (("held-out", held), ("dev", dev)):
             print(f"{name:<9} {row['failures']:>12} {row['top1']:>7.1%} ({row['top1_n']:>3}) "
                   f"{row['top3']:>7.1%} ({row['top3_n']:>3}) {row['healthy']:>8} {row['false_fail']:>10}")
+        if base_accuracy:
+            for name in ("heldout", "dev"):
+                row = base_accuracy[name]
+                print(f"{name + ' @' + args.baseline:<9} {row['failures']:>12} {row['top1']:>7.1%} "
+                      f"({row['top1_n']:>3}) {row['top3']:>7.1%} ({row['top3_n']:>3}) {row['healthy']:>8} "
+                      f"{row['false_fail']:>10}")
         if timing:
             print()
             for name in ("repeated", "distinct"):
