@@ -382,3 +382,16 @@ def test_hub_refusals_from_non_python_clients_and_cut_messages(paste: str, want:
 
 def test_a_403_elsewhere_is_not_the_hub():
     assert triage("$ curl https://example.com/x\nHTTP/1.1 403 Forbidden\n") == []
+
+
+@pytest.mark.parametrize("paste,want", [
+    ("  × No solution found when resolving dependencies:\n  ╰─▶ Because torch==2.4.0 has no wheels with a "
+     "matching Python ABI tag (e.g., `cp313`), we can conclude that torch==2.4.0 cannot be used.\n",
+     "python-version-unsupported"),
+    ("  ╰─▶ Because the current Python version (3.13.1) does not satisfy Python>=3.9,<3.13 and csm depends "
+     "on Python>=3.9,<3.13, we can conclude that csm cannot be used.\n", "python-version-unsupported"),
+    ("PyTorch warns that my GPU (`sm_120`) is not supported by the current installation\n",
+     "cuda-arch-unsupported"),
+], ids=["uv-no-wheel-for-abi", "uv-python-range", "sm120-paraphrased"])
+def test_resolver_and_paraphrased_messages(paste: str, want: str):
+    assert triage(paste)[0]["id"] == want
