@@ -266,10 +266,24 @@ def test_facts_alone_warn_about_a_gpu_the_torch_build_cannot_drive():
 
 
 def test_cpu_build_is_settled_by_collect_env():
+    """A CPU-only torch next to the NVIDIA GPU collect_env lists is the CPU-build problem."""
     text = (PROBE_FIXTURES / "torch-collect-env" /
             "pytorch-issue97229-linux-centos8-torch2.0-cpu-only.txt").read_text()
+    text = text.replace("GPU models and configuration: No CUDA",
+                        "GPU models and configuration: GPU 0: NVIDIA GeForce RTX 3090")
+    text = text.replace("Nvidia driver version: No CUDA", "Nvidia driver version: 535.161.08")
     finding = triage(text + "\nAssertionError: Torch not compiled with CUDA enabled\n")[0]
     assert (finding["id"], finding["confidence"]) == ("torch-cpu-build", "certain")
+
+
+def test_collect_env_without_any_gpu_is_a_missing_gpu_not_a_cpu_build():
+    """collect_env prints "No CUDA" for the GPU and driver only when nvidia-smi found no GPU: the
+    machine has none, so "Torch not compiled with CUDA" is no reinstall-torch problem (issue 12)."""
+    text = (PROBE_FIXTURES / "torch-collect-env" /
+            "pytorch-issue97229-linux-centos8-torch2.0-cpu-only.txt").read_text()
+    findings = triage(text + "\nAssertionError: Torch not compiled with CUDA enabled\n")
+    assert (findings[0]["id"], findings[0]["confidence"]) == ("gpu-missing", "certain")
+    assert not [f for f in findings if f["id"] == "torch-cpu-build" and f["status"] == "fail"]
 
 
 # --------------------------------------------------------------------------- #

@@ -454,6 +454,11 @@ def gpu_missing_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
         return False, "the paste shows an NVIDIA GPU"
     if get_path(facts, "os.name") == "darwin":
         return True, "the paste shows macOS, which has no CUDA GPU"
+    # collect_env lists the GPUs nvidia-smi sees whatever torch's build; on Linux it finds
+    # nvidia-smi where the driver puts it, so no GPU and no driver there means none is present
+    if ("collect-env" in facts.get("_sources", ()) and get_path(facts, "os.name") == "linux"
+            and not get_path(facts, "nvidia.driver_version")):
+        return True, "collect_env shows no NVIDIA GPU and no NVIDIA driver"
     return None, None
 
 
@@ -512,7 +517,8 @@ def match_text(text: str, facts: dict[str, Any] | None = None,
     facts = facts or {}
     lines = paste_lines(text)
     candidates = _group(scan(lines, signatures))
-    found = _resolve(candidates, facts, causes)
+    # the verdicts may ask which outputs the paste holds (not part of the facts document)
+    found = _resolve(candidates, {**facts, "_sources": {s.get("kind") for s in sources or []}}, causes)
     if any(not _is_fallback(f) for f in found):
         found = [f for f in found if not _is_fallback(f)]
     found.extend(_facts_alone(facts, sources or [], lines, found, catalogue))
