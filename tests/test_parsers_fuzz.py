@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from csm_doctor.parsers import (
     collect_env,
+    env_reports,
     ffmpeg,
     npu_smi,
     nvidia_smi,
@@ -106,6 +107,13 @@ def _rows_with_keys(*keys: str):
     return check
 
 
+def _dict_or_empty(*keys: str):
+    """An env-report parser's result: {} (not that report) or a dict with these keys."""
+    def check(result: object) -> None:
+        assert isinstance(result, dict) and (not result or set(keys) <= set(result)), result
+    return check
+
+
 # (parser, shape check); every public parser of the parser modules.
 PARSERS = [
     (nvidia_smi.parse_query_gpu_csv, lambda rows: _check_gpus(rows, {"driver_version"})),
@@ -129,6 +137,9 @@ PARSERS = [
     (collect_env.parse_collect_env, _check_collect_env),
     (collect_env.looks_like_collect_env, _is_bool),
     (pip_freeze.parse_pip_freeze, _check_package_map),
+    (env_reports.parse_env_report, _dict_or_empty("tool", "os", "python", "packages", "torch")),
+    (env_reports.parse_pip_check, _dict_or_empty("ok", "missing", "conflicts")),
+    (env_reports.parse_conda_list, _dict_or_empty("prefix", "os", "packages", "torch")),
     (pip_freeze.looks_like_pip_freeze, _is_bool),
 ]
 PARSER_IDS = [parser.__name__ for parser, _ in PARSERS]

@@ -178,3 +178,28 @@ def test_signature_only_checks_are_skips_in_check(tmp_path: Path):
     mine = [f for f in findings if f.check in only]
     assert {f.check for f in mine} == only
     assert all(f.status.value == "skip" and "recognised in logs only" in f.title for f in mine)
+
+
+def test_literal_prefixes_of_patterns():
+    from csm_doctor.triage.match import literal_prefixes
+
+    assert literal_prefixes("No module named '(?P<subject>[A-Za-z_]\\w*)") == ("No module named '",)
+    assert literal_prefixes("[Pp]ynini ?(?:x|y)") == ("Pynini", "pynini")
+    assert literal_prefixes("(?:huggingface\\.co|hf\\.co)/") == ("hf.co", "huggingface.co")
+    assert literal_prefixes("(?#likely)\\bfoo_bar") == ("foo_bar",)
+    assert literal_prefixes("a|bcd") is None and literal_prefixes("(?i:abcdef)") is None
+    assert literal_prefixes("\\s*Error") is None
+
+
+def test_the_prefix_filter_never_drops_a_match():
+    """Every shipped signature that matches a corpus log has one of its prefixes in that log."""
+    from csm_doctor.triage.match import shipped_matcher
+
+    signatures, _ = shipped_matcher()
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "tests" / "fixtures" / "logs").rglob("*.txt"))
+             if not p.name.endswith(".source.txt")]
+    for signature in signatures:
+        if signature.prefixes:
+            for text in texts:
+                if signature.pattern.search(text):
+                    assert any(p in text for p in signature.prefixes), signature.source

@@ -37,11 +37,13 @@ def triage(source: str, as_json: bool) -> int:
     """
     from csm_doctor.report.redact import Redactor
     from csm_doctor.triage.extract import extract_facts
+    from csm_doctor.triage.gaps import what_is_missing
     from csm_doctor.triage.match import match_text
 
     text = read_pasted(source)
     facts, sources = extract_facts(text)
     findings = match_text(text, facts, sources)
+    gaps = what_is_missing(text, facts, sources, findings)
     code = 1 if any(f["status"] == "fail" for f in findings) else 0
     redactor = Redactor.for_this_process()
     origin = "standard input" if source == "-" else redactor.text(source)
@@ -51,9 +53,11 @@ def triage(source: str, as_json: bool) -> int:
 
         counts = {status: sum(1 for f in findings if f["status"] == status) for status in ("fail", "warn")}
         emit(envelope("triage", source=origin, facts=facts, sources=sources, findings=findings,
-                      summary=counts, redactions=redactor.summary(), exit_code=code))
+                      summary=counts, unrecognised=gaps, redactions=redactor.summary(),
+                      exit_code=code))
     else:
         from csm_doctor.render.triage import render_triage
 
-        render_triage(facts, sources, origin, findings=findings, redactions=redactor.summary())
+        render_triage(facts, sources, origin, findings=findings, redactions=redactor.summary(),
+                      gaps=gaps)
     return code

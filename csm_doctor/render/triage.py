@@ -15,7 +15,21 @@ LABELS = {
     "npu-smi": "npu-smi info", "ffmpeg": "ffmpeg -version", "collect-env": "torch collect_env",
     "pip-freeze": "pip freeze", "pip-list": "pip list",
     "nvidia-smi-error": "nvidia-smi error message",
+    "transformers-env": "transformers env", "accelerate-env": "accelerate env",
+    "hf-env": "hf env (huggingface-cli env)", "pip-check": "pip check", "conda-list": "conda list",
 }
+
+
+def _torch_build(facts: dict[str, Any]) -> str:
+    """What the paste says of torch's build: CUDA x, CPU-only, or that it does not say."""
+    cuda, variant = get_path(facts, "torch.cuda"), get_path(facts, "torch.variant") or ""
+    if cuda:
+        return f"built for CUDA {cuda}"
+    if variant.startswith("cu"):
+        return f"a CUDA build ({variant})"
+    if variant.startswith(("cpu", "rocm", "xpu")):
+        return "a CPU-only build" if variant.startswith("cpu") else f"a {variant} build"
+    return "build not shown: a plain version from PyPI is a CUDA build on Linux, CPU-only elsewhere"
 
 
 def fact_lines(facts: dict[str, Any]) -> list[str]:
@@ -39,7 +53,7 @@ def fact_lines(facts: dict[str, Any]) -> list[str]:
                      f"npu-smi {get_path(facts, 'ascend.npu_smi_version') or '?'}")
     torch = get_path(facts, "torch.version")
     if torch:
-        lines.append(f"torch {torch} (built for CUDA {get_path(facts, 'torch.cuda') or 'none: CPU build'})")
+        lines.append(f"torch {torch} ({_torch_build(facts)})")
     for label, path in (("Python", "python.version"), ("OS", "os.name"), ("ffmpeg", "ffmpeg.version")):
         if get_path(facts, path):
             lines.append(f"{label} {get_path(facts, path)}")
@@ -51,7 +65,8 @@ def fact_lines(facts: dict[str, Any]) -> list[str]:
 
 def render_triage(facts: dict[str, Any], sources: list[dict[str, Any]], origin: str,
                   stream: TextIO | None = None, findings: list[dict[str, Any]] | None = None,
-                  redactions: list[dict[str, Any]] | None = None) -> None:
+                  redactions: list[dict[str, Any]] | None = None,
+                  gaps: dict[str, Any] | None = None) -> None:
     from rich.text import Text
 
     stream = stream or sys.stdout
@@ -64,7 +79,8 @@ def render_triage(facts: dict[str, Any], sources: list[dict[str, Any]], origin: 
     if not sources:
         console.print(Text(f"No tool output recognised in {origin}.", style="yellow"))
         console.print(Text("  csm-doctor reads nvidia-smi (table, -q, -q -x, --query-gpu, -L), "
-                           "npu-smi info, ffmpeg -version, torch collect_env and pip freeze/list.",
+                           "npu-smi info, ffmpeg -version, torch collect_env, pip freeze/list/check, conda list "
+                           "and the transformers / accelerate / hf env reports.",
                            style="dim"))
     else:
         console.print(Text(f"Found in {origin}:", style="bold"))
@@ -78,6 +94,11 @@ def render_triage(facts: dict[str, Any], sources: list[dict[str, Any]], origin: 
             console.print(Text(f"  {line}"))
     if not findings:
         console.print(Text("No known problem recognised (docs/triage.md lists what is).", style="dim"))
+    if gaps:
+        console.print(Text("It cannot tell because the paste lacks:", style="bold"))
+        for lack in gaps["lacks"]:
+            console.print(Text(f"  - {lack}"))
+        console.print(Text(f"  {sym['arrow']} run `{gaps['command']}`: {gaps['why']}", style="cyan"))
     if redactions:
         removed = ", ".join(f"{r['count']} × {r['kind']}" for r in redactions)
         console.print(Text(f"Redacted from this output: {removed}.", style="dim"))

@@ -24,6 +24,7 @@ of the blocks they start, so a 1 MB paste takes a fraction of a second.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,12 +33,14 @@ from typing import Any
 from csm_doctor.facts import empty_facts
 from csm_doctor.parsers import (
     collect_env,
+    env_reports,
     ffmpeg,
     npu_smi,
     nvidia_smi,
     nvidia_smi_q,
     nvidia_smi_xml,
     pip_freeze,
+    prose,
 )
 from csm_doctor.parsers.textutil import never_raise, normalize_text
 
@@ -53,6 +56,9 @@ GPU_KEYS = ("index", "name", "memory_total_mib", "memory_used_mib", "memory_free
 # nothing, since the first value wins; past this many false starts, give up.
 _MAX_BLOCKS_PER_FORMAT = 50
 _MAX_TRIES_PER_FORMAT = 500
+# Prose (what the reporter says: "I have an RTX 5090") sits at the top of an issue
+# body, before the logs; past this many characters the paste is log, not prose.
+PROSE_CHARS = 100_000
 # Markdown quote markers ("> ", "> > ") in front of pasted output.
 _QUOTE_RE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?)+", re.MULTILINE)
 
@@ -219,6 +225,42 @@ def _read_packages(text: str) -> Facts | None:
     return {"packages": packages} if packages else None
 
 
+def _read_env_report(text: str) -> Facts | None:
+    """`transformers env`, `accelerate env`, `hf env`: torch build, Python, OS, package versions, GPU."""
+    report = env_reports.parse_env_report(text)
+    if not report:
+        return None
+    version = report["torch"]["version"]
+    available = {"true": True, "false": False, "cuda": True}.get(str(report["torch"]["gpu"]).lower())
+    if available is None and report["accelerator"]:
+        available = report["accelerator"].upper() == "CUDA" or None
+    facts: Facts = {"os": {"name": report["os"]}, "python": {"version": report["python"]},
+                    "torch": {"version": version, "variant": torch_variant(version),
+                              "cuda_available": available},
+                    "packages": report["packages"] or None}
+    if report["gpu_type"] and "nvidia" in report["gpu_type"].lower():
+        facts["nvidia"] = {"gpus": [_gpu({"name": report["gpu_type"]})]}
+    return facts
+
+
+def _read_pip_check(text: str) -> Facts | None:
+    """`pip check`: the versions it names; its complaints are matched as signatures."""
+    parsed = env_reports.parse_pip_check(text)
+    if not parsed:
+        return None
+    packages = env_reports.pip_check_packages(parsed)
+    return {"packages": packages} if packages else {}
+
+
+def _read_conda_list(text: str) -> Facts | None:
+    """`conda list`: packages, and torch's build (cuda11.3 / cpu) from the pytorch row."""
+    parsed = env_reports.parse_conda_list(text)
+    if not parsed:
+        return None
+    return {"os": {"name": parsed["os"]}, "packages": parsed["packages"],
+            "torch": {"version": parsed["torch"]["version"], "variant": parsed["torch"]["variant"]}}
+
+
 _VARIANT_LABEL_RE = re.compile(r"(?:cu\d{2,3}|cpu|rocm\d|xpu)", re.IGNORECASE)
 
 
@@ -325,6 +367,31 @@ _FORMATS: tuple[_Format, ...] = (
     _Format("pip-freeze", 5, _read_packages, hint=re.compile(r"==|@|-e\s|--editable"),
             starts=pip_freeze.is_freeze_line,
             continues=lambda line, _previous: pip_freeze.is_freeze_line(line)),
+    _Format("transformers-env", 3, _read_env_report, hint=re.compile("ransformers` version|ransformers version"),
+            starts=_matches(env_reports.REPORT_STARTS["transformers-env"]),
+            opens=_matches(env_reports.REPORT_STARTS["transformers-env"]),
+            leads=_matches(env_reports.BANNER_RE),
+            continues=lambda line, _previous: env_reports.is_report_line(line), max_gap=1),
+    _Format("accelerate-env", 3, _read_env_report, hint=re.compile(r"ccelerate` version"),
+            starts=_matches(env_reports.REPORT_STARTS["accelerate-env"]),
+            opens=_matches(env_reports.REPORT_STARTS["accelerate-env"]),
+            leads=_matches(env_reports.BANNER_RE),
+            continues=lambda line, _previous: env_reports.is_report_line(line), max_gap=1),
+    _Format("hf-env", 3, _read_env_report, hint=re.compile("huggingface_hub version"),
+            starts=_matches(env_reports.REPORT_STARTS["hf-env"]),
+            opens=_matches(env_reports.REPORT_STARTS["hf-env"]),
+            leads=_matches(env_reports.BANNER_RE),
+            continues=lambda line, _previous: env_reports.is_report_line(line), max_gap=1),
+    _Format("pip-check", 1, _read_pip_check,
+            hint=re.compile("which is not installed|has requirement|No broken requirements"),
+            starts=env_reports.is_pip_check_line,
+            continues=lambda line, _previous: env_reports.is_pip_check_line(line)),
+    _Format("conda-list", 4, _read_conda_list, hint=re.compile("packages in environment at|conda list"),
+            starts=lambda line: bool(env_reports.CONDA_HEADER_RE.match(line)
+                                     or env_reports.CONDA_COMMAND_RE.match(line)),
+            opens=_matches(env_reports.CONDA_HEADER_RE),
+            continues=lambda line, _previous: env_reports.is_conda_row(line)
+            or bool(env_reports.CONDA_COLUMNS_RE.match(line))),
     _Format("nvidia-smi-error", 5, _read_error, hint=re.compile("NVIDIA|Nvidia|nvidia|devices|mismatch"),
             starts=lambda line: nvidia_smi.detect_error(line) is not None, continues=_never),
     _Format("collect-env", 1, _read_collect_env,
@@ -332,6 +399,13 @@ _FORMATS: tuple[_Format, ...] = (
             starts=_matches(_ENV_STARTS_RE), opens=_matches(_ENV_OPENS_RE), continues=_env_continues,
             leads=_matches(_ENV_LEADS_RE), max_gap=2),
 )
+
+
+@functools.lru_cache(maxsize=None)
+def _literal_alternatives(pattern: str) -> tuple[str, ...] | None:
+    """('NVSMI LOG', 'Attached GPUs') for a hint that is only plain words joined by |, else None."""
+    parts = pattern.split("|")
+    return tuple(parts) if all(re.fullmatch(r"[\w `-]+", part) for part in parts) else None
 
 
 # --------------------------------------------------------------------------- #
@@ -371,6 +445,9 @@ class _Paste:
         return self._candidates[fmt.kind]
 
     def _search(self, hint: re.Pattern[str]) -> list[int]:
+        literals = _literal_alternatives(hint.pattern)
+        if literals:
+            return self._find(literals)
         text, found, line, position = self.text, [], 0, 0
         while (match := hint.search(text, position)) is not None:
             line += text.count("\n", position, match.start())
@@ -380,6 +457,27 @@ class _Paste:
                 break
             line += 1
         return found
+
+    def _find(self, literals: tuple[str, ...]) -> list[int]:
+        """Lines holding any of `literals`, with str.find (several times faster than a regex scan)."""
+        text, found = self.text, set()
+        for literal in literals:
+            position = text.find(literal)
+            while position >= 0:
+                line_start = text.rfind("\n", 0, position) + 1
+                found.add(line_start)
+                line_end = text.find("\n", position)
+                if line_end < 0:
+                    break
+                position = text.find(literal, line_end + 1)
+        if not found:
+            return []
+        ordered, lines, previous, line = sorted(found), [], 0, 0
+        for start in ordered:
+            line += text.count("\n", previous, start)
+            lines.append(line)
+            previous = start
+        return lines
 
     def extent(self, first: int, fmt: _Format) -> tuple[int, int]:
         """[start, end) of the block of `fmt` whose first recognised line is `first`."""
@@ -565,7 +663,25 @@ def extract_facts(text: str) -> tuple[Facts, list[Source]]:
     line; LF, CRLF and CR each end a line), "lines" (count)}] in order of
     appearance, one per output read.
     """
-    blocks = _segment(_Paste(text))
+    paste = _Paste(text)
+    blocks = _segment(paste)
     sources = [{"kind": block.fmt.kind, "line": block.start + 1, "lines": block.end - block.start}
                for block in blocks]
-    return _assemble(blocks), sources
+    facts = _assemble(blocks)
+    _fill_from_prose(facts, paste.text)
+    return facts, sources
+
+
+def _fill_from_prose(facts: Facts, text: str) -> None:
+    """What the words around the outputs state ("Python 3.11", "RTX 5090"), where no output did."""
+    said = prose.parse_prose(text[:PROSE_CHARS])
+    if said.get("python") and not facts["python"].get("version"):
+        facts["python"]["version"] = said["python"]
+    if said.get("os") and not facts["os"].get("name"):
+        facts["os"]["name"] = said["os"]
+    torch = facts["torch"]
+    if said.get("torch") and not torch.get("version"):
+        torch["version"] = said["torch"]
+        torch["variant"] = torch.get("variant") or torch_variant(said["torch"])
+    if said.get("gpus") and not facts["nvidia"].get("gpus"):
+        facts["nvidia"]["gpus"] = [_gpu({"name": name}) for name in said["gpus"]]

@@ -9,7 +9,10 @@ its problem in a log (`signatures`), so one entry serves `check` and
   once a ``(?#context)`` line of the same id or the paste's facts agree;
 - ``(?#needs-context)``: counts only next to such a context line (or facts);
 - ``(?#context)``: never a problem on its own (a Windows path, `import
-  torch_npu`): it settles the id's other matches.
+  torch_npu`): it settles the id's other matches;
+- ``(?#fallback)``: a likely guess that counts only when nothing else in the
+  paste is recognised (a traceback cut before its message, whose frames show
+  `from_pretrained("sesame/csm-1b")`).
 
 A named group ``(?P<subject>...)`` names what is affected (the missing module).
 checks/causes.yaml says which problem causes which: the root is listed first,
@@ -46,7 +49,7 @@ MAX_HITS_PER_SIGNATURE = 200  # a `watch` log repeating one error adds nothing a
 MAX_EVIDENCE = 5  # lines shown per finding
 EVIDENCE_WIDTH = 300
 CONFIDENCE_RANK = {"certain": 0, "likely": 1}
-FLAGS = ("likely", "context", "needs-context")
+FLAGS = ("likely", "context", "needs-context", "fallback")
 
 _MARKER_RE = re.compile(r"\(\?#([a-z -]*)\)")
 # Colour codes pasted as text: `less` shows ESC as "ESC", terminals copy "^[".
@@ -61,6 +64,9 @@ class Signature:
     pattern: re.Pattern[str]
     flags: frozenset[str]
     source: str
+    # Text one of which every match starts with (None: unknown): a paste holding
+    # none of them is skipped with str.find, several times faster than the regex scan.
+    prefixes: tuple[str, ...] | None = None
 
     @property
     def is_context(self) -> bool:
@@ -115,10 +121,60 @@ def compile_signatures(catalogue: Catalogue) -> tuple[Signature, ...]:
                 problems.append(Problem(f"unknown marker {sorted(unknown)} (known: {', '.join(FLAGS)})",
                                         where))
                 continue
-            compiled.append(Signature(check, pattern, flags, source))
+            compiled.append(Signature(check, pattern, flags, source, literal_prefixes(source)))
     if problems:
         raise InputError("checks/*.yaml", problems)
     return tuple(compiled)
+
+
+_MIN_PREFIX = 3
+_MAX_PREFIXES = 16
+
+
+def literal_prefixes(source: str) -> tuple[str, ...] | None:
+    """The literal texts a pattern's matches must start with, or None when it has no such prefix.
+
+    'No module named (?P<x>...)' → ('No module named ',); '[Pp]ynini ?...' → ('Pynini', 'pynini');
+    'a|bcd' → None (a one-character branch says nothing). Case-insensitive parts give None.
+    """
+    try:
+        import re._parser as sre_parse  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse  # type: ignore[no-redef]
+    try:
+        prefixes = _prefixes(list(sre_parse.parse(source)))
+    except Exception:  # noqa: BLE001 - no prefix is always safe
+        return None
+    if not prefixes or len(prefixes) > _MAX_PREFIXES or min(map(len, prefixes)) < _MIN_PREFIX:
+        return None
+    return tuple(sorted(set(prefixes)))
+
+
+def _prefixes(items: list) -> list[str] | None:
+    """Literal starts of a parsed sequence; None when one branch has none."""
+    starts = [""]
+    for op, arg in items:
+        name = str(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT") and all(s == "" for s in starts):
+            continue  # zero-width before the first character
+        if name == "LITERAL":
+            starts = [s + chr(arg) for s in starts]
+            continue
+        if name == "IN" and all(str(o) == "LITERAL" for o, _ in arg) and len(arg) <= 4:
+            starts = [s + chr(a) for s in starts for _, a in arg]
+            if len(starts) > _MAX_PREFIXES:
+                return None
+            continue
+        if name == "SUBPATTERN" and not arg[1] and all(s == "" for s in starts):
+            inner = _prefixes(list(arg[-1]))
+            return inner if inner is None else [s + i for s in starts for i in inner]
+        if name == "BRANCH":  # the parser moves a common first character out of the branches
+            found = [_prefixes(list(branch)) for branch in arg[1]]
+            if any(f is None for f in found):
+                return starts if any(starts) else None
+            return [s + p for s in starts for f in found for p in f]  # type: ignore[union-attr]
+        break
+    return starts if any(starts) else None
 
 
 CAUSES_FILE = "causes.yaml"
@@ -188,31 +244,76 @@ def paste_lines(text: str) -> list[str]:
 
     Colour codes are gone (real ones and ones pasted as "ESC[1;36m" text).
     """
-    return [_LITERAL_ANSI_RE.sub("", line).rstrip() for line in normalize_text(text).split("\n")]
+    # one substitution over the whole text (the pattern never crosses a line), then split
+    return [line.rstrip() for line in _LITERAL_ANSI_RE.sub("", normalize_text(text)).split("\n")]
 
 
 def scan(lines: list[str], signatures: Iterable[Signature]) -> list[Hit]:
-    """Every (signature, line) match, at most one per pair, in no particular order."""
-    cut = [line[:MAX_LINE] for line in lines]
-    text = "\n".join(cut)
+    """Every (signature, line) match, at most one per pair, in no particular order.
+
+    Identical lines (a log repeating a warning, a `watch` loop) are searched
+    once and their hits copied to each copy. A signature with literal
+    prefixes is only tried on the lines holding one (found with str.find,
+    much faster than a regex scan); the others are one finditer over the
+    paste. Either way each line is searched at most once per signature:
+    linear in the paste.
+    """
+    copies: dict[str, list[int]] = {}
+    for index, line in enumerate(lines):
+        copies.setdefault(line[:MAX_LINE], []).append(index)
+    unique = list(copies)
+    text = "\n".join(unique)
     starts, position = [], 0
-    for line in cut:
+    for line in unique:
         starts.append(position)
         position += len(line) + 1
     hits = []
+    lines_of: dict[str, list[int]] = {}  # prefix -> the unique lines holding it (shared by signatures)
     for signature in signatures:
-        seen_lines: set[int] = set()
-        for match in signature.pattern.finditer(text):
-            index = bisect.bisect_right(starts, match.start()) - 1
-            if index in seen_lines:
-                continue
-            seen_lines.add(index)
+        found: list[tuple[int, re.Match[str]]] = []  # (unique line, its match)
+        if signature.prefixes:
+            for index in _lines_with(text, starts, signature.prefixes, lines_of):
+                match = signature.pattern.search(unique[index])
+                if match:
+                    found.append((index, match))
+                    if len(found) >= MAX_HITS_PER_SIGNATURE:
+                        break
+        else:
+            seen: set[int] = set()
+            for match in signature.pattern.finditer(text):
+                index = bisect.bisect_right(starts, match.start()) - 1
+                if index not in seen:
+                    seen.add(index)
+                    found.append((index, match))
+                    if len(found) >= MAX_HITS_PER_SIGNATURE:
+                        break
+        mine = []
+        for index, match in found:
+            column = match.start() - (0 if signature.prefixes else starts[index])
             subject = match.groupdict().get("subject")
-            hits.append(Hit(index + 1, lines[index], match.start() - starts[index], signature,
-                            subject))
-            if len(seen_lines) >= MAX_HITS_PER_SIGNATURE:
-                break
+            mine.extend(Hit(line + 1, lines[line], column, signature, subject)
+                        for line in copies[unique[index]][:MAX_HITS_PER_SIGNATURE])
+        mine.sort(key=lambda hit: hit.line)
+        hits.extend(mine[:MAX_HITS_PER_SIGNATURE])
     return hits
+
+
+def _lines_with(text: str, starts: list[int], prefixes: tuple[str, ...],
+                cache: dict[str, list[int]]) -> list[int]:
+    """Indexes of the lines containing any of `prefixes`, in order (each line once)."""
+    found: set[int] = set()
+    for prefix in prefixes:
+        if prefix not in cache:
+            indexes, position = [], text.find(prefix)
+            while position >= 0:
+                index = bisect.bisect_right(starts, position) - 1
+                indexes.append(index)
+                if index + 1 >= len(starts):
+                    break
+                position = text.find(prefix, starts[index + 1])
+            cache[prefix] = indexes
+        found.update(cache[prefix])
+    return sorted(found)
 
 
 # --------------------------------------------------------------------------- #
@@ -318,13 +419,46 @@ def windows_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
     return None, None
 
 
+# The first torch release with wheels for each Python (PyPI release files), for
+# releases older than the knowledge table: a pin below it cannot install there.
+FIRST_TORCH_FOR_PYTHON = {"3.8": "1.4", "3.9": "1.7.1", "3.10": "1.11", "3.11": "1.13",
+                          "3.12": "2.2", "3.13": "2.5", "3.14": "2.9"}
+
+
+def _too_old_for(torch_version: str, python: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    first = FIRST_TORCH_FOR_PYTHON.get(".".join(python.split(".")[:2]))
+    try:
+        return bool(first) and Version(torch_version.split("+")[0]) < Version(first)
+    except InvalidVersion:
+        return False
+
+
 def python_verdict(facts: dict[str, Any], subjects: list[str]) -> Verdict:
     from csm_doctor.knowledge.tables import python_supported
 
-    python = get_path(facts, "python.version")
+    python = (get_path(facts, "python.version") or "").split()
     for torch_version in subjects:
-        if python and python_supported(torch_version, python, get_path(facts, "os.name")) is False:
-            return True, f"torch {torch_version} has no wheels for Python {python.split()[0]}"
+        if not python:
+            break
+        supported = python_supported(torch_version, python[0], get_path(facts, "os.name"))
+        if supported is False or (supported is None and _too_old_for(torch_version, python[0])):
+            return True, f"torch {torch_version} has no wheels for Python {python[0]}"
+    return None, None
+
+
+def gpu_missing_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
+    """No NVIDIA GPU at all (a Mac) settles "Torch not compiled with CUDA" as a missing GPU."""
+    if get_path(facts, "nvidia.gpus"):
+        return False, "the paste shows an NVIDIA GPU"
+    if get_path(facts, "os.name") == "darwin":
+        return True, "the paste shows macOS, which has no CUDA GPU"
+    # collect_env lists the GPUs nvidia-smi sees whatever torch's build; on Linux it finds
+    # nvidia-smi where the driver puts it, so no GPU and no driver there means none is present
+    if ("collect-env" in facts.get("_sources", ()) and get_path(facts, "os.name") == "linux"
+            and not get_path(facts, "nvidia.driver_version")):
+        return True, "collect_env shows no NVIDIA GPU and no NVIDIA driver"
     return None, None
 
 
@@ -344,6 +478,7 @@ VERDICTS: dict[str, Callable[[dict[str, Any], list[str]], Verdict]] = {
     "npu-transformers-mismatch": npu_verdict,
     "triton-missing-windows": windows_verdict,
     "python-version-unsupported": python_verdict,
+    "gpu-missing": gpu_missing_verdict,
 }
 _SMI = ("nvidia-smi-table", "nvidia-smi-q", "nvidia-smi-xml", "nvidia-smi-csv", "nvidia-smi-list",
         "nvidia-smi-version")
@@ -382,9 +517,18 @@ def match_text(text: str, facts: dict[str, Any] | None = None,
     facts = facts or {}
     lines = paste_lines(text)
     candidates = _group(scan(lines, signatures))
-    found = _resolve(candidates, facts, causes)
+    # the verdicts may ask which outputs the paste holds (not part of the facts document)
+    found = _resolve(candidates, {**facts, "_sources": {s.get("kind") for s in sources or []}}, causes)
+    if any(not _is_fallback(f) for f in found):
+        found = [f for f in found if not _is_fallback(f)]
     found.extend(_facts_alone(facts, sources or [], lines, found, catalogue))
     return _ordered(found, causes, catalogue)
+
+
+def _is_fallback(found: "_Found") -> bool:
+    """Recognised only by (?#fallback) guesses: dropped when anything else is recognised."""
+    direct = [h for h in found.hits if not h.signature.is_context]
+    return bool(direct) and all("fallback" in h.signature.flags for h in direct)
 
 
 def _strength(hit: Hit) -> tuple[int, int]:
@@ -432,6 +576,8 @@ def _resolve(candidates: dict[str, _Candidate], facts: dict[str, Any],
         settled = bool(candidate.context) or verdicts[candidate.id][0] is True
         candidate.direct = [h for h in candidate.direct
                             if settled or "needs-context" not in h.signature.flags]
+        if any("fallback" not in h.signature.flags for h in candidate.direct):
+            candidate.direct = [h for h in candidate.direct if "fallback" not in h.signature.flags]
     lines_of = {c.id: {h.line for h in c.direct} for c in candidates.values() if c.direct}
     found = []
     for candidate in candidates.values():
