@@ -39,6 +39,7 @@ class Finding:
     observed: Any = None
     expected: Any = None
     details: list[str] = field(default_factory=list)
+    remedy: Any = None  # remedy.Remedy, attached from the plan's steps (csm_doctor/remedy.py)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,8 @@ class Finding:
             "observed": self.observed,
             "expected": self.expected,
             "details": list(self.details),
+            "remedy": self.remedy.to_json() if self.remedy is not None else
+            {"commands": [], "text": self.fix or ""},
         }
 
 

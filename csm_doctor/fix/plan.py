@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from csm_doctor.fix.download import FileState
 from csm_doctor.fix.installer import UV, Installer, get_uv_command
 from csm_doctor.fix.system import install_command as system_install
 from csm_doctor.recipe import PackageReq, Recipe, canonical_name
+from csm_doctor.remedy import hub_cli, hub_download, hub_login, join_command, shell_for
 
 PACKAGE_CHECKS = ("packages-installed", "packages-pinned")
 DRIVER_PAGE = "https://www.nvidia.com/Download/index.aspx"
@@ -61,8 +62,24 @@ class PlanInput:
     get_uv: bool = False                   # uv must first be installed into csm-doctor's env
 
 
+# Failing findings that say the recipe itself cannot run on this machine (no fix makes it run).
+CANNOT_RUN = ("gpu-missing", "os-unsupported")
+SWITCH = "switch-recipe"
+HUB_LOGIN_IDS = ("hf-token-missing", "hf-token-invalid")
+
+
 def make_plan(inp: PlanInput) -> list[Action]:
+    """The steps, each quoted for the target's shell; check and report show the same steps."""
     return _Planner(inp).build()
+
+
+def plan_with_remedies(inp: PlanInput) -> list[Action]:
+    """make_plan, and every finding given the remedy its steps make (csm_doctor/remedy.py)."""
+    from csm_doctor.remedy import attach
+
+    plan = make_plan(inp)
+    attach(inp.findings, plan)
+    return plan
 
 
 def key(finding: Finding) -> tuple[str, str | None, str | None]:
@@ -84,6 +101,8 @@ class _Planner:
         self.packages = inp.recipe.packages_for(self.os_name)
         self.installed: dict[str, str] = inp.facts.get("packages") or {}
         self.ids: set[str] = set()
+        self.shell = shell_for(self.os_name)
+        self.hub = hub_cli(self._hub_version())
 
     # ------------------------------------------------------------ helpers
 
@@ -107,17 +126,33 @@ class _Planner:
     def _fact(self, dotted: str) -> Any:
         return get_path(self.facts, dotted)
 
+    def _join(self, argv: list[str] | tuple[str, ...]) -> str:
+        return join_command(argv, self.shell)
+
+    def _hub_version(self) -> str | None:
+        """The target's huggingface_hub: installed, else the recipe's exact pin (fix installs it)."""
+        installed = (self.facts.get("packages") or {}).get("huggingface-hub")
+        if installed:
+            return installed
+        pin = self._pkg("huggingface-hub")
+        return _exact(pin.spec) if pin else None
+
     def _advice(self, findings: list[Finding], description: str, shown: str,
-                kind: str = kinds.ADVICE, base: str | None = None) -> Action:
+                kind: str = kinds.ADVICE, base: str | None = None, is_command: bool = True) -> Action:
         if changes_gpu_settings(shown):
             shown = ("(a GPU clock/power/compute-mode change was suggested; csm-doctor never "
                      "plans one: on a shared machine it affects every other user)")
+            is_command = False
         return Action(self._id(base or f"advice-{findings[0].id if findings else kind}"), kind,
-                      description, self._take(findings), runs=False, shown=shown)
+                      description, self._take(findings), runs=False, shown=shown,
+                      is_command=is_command)
 
     # ------------------------------------------------------------ the plan
 
     def build(self) -> list[Action]:
+        blocked = self._cannot_run()
+        if blocked is not None:
+            return [replace(blocked, shell=self.shell)]
         python_blocked = [f for f in self.failing if f.id == "python-version-unsupported"]
         plan: list[Action] = []
         if not python_blocked:
@@ -125,6 +160,7 @@ class _Planner:
             plan += self._torch()
             plan += self._packages()
         plan += self._environment()
+        plan += self._hub_login()
         plan += self._downloads()
         plan += self._system_tools()
         plan += self._remaining_advice()
@@ -132,7 +168,57 @@ class _Planner:
             plan.insert(0, Action(self._id("get-uv"), kinds.GET_UV,
                                   "install uv into csm-doctor's own environment (--installer uv)",
                                   argv=get_uv_command()))
-        return plan
+        return [replace(a, shell=self.shell) for a in plan]
+
+    # ------------------------------------------------------------ a recipe that cannot run here
+
+    def _cannot_run(self) -> Action | None:
+        """One step instead of a plan when the recipe cannot run on this machine at all.
+
+        No GPU for a CUDA-only recipe, an OS the recipe does not support, a GPU no
+        build of the recipe's torch pin has kernels for: installing packages or
+        downloading checkpoints for it would only cost time and disk. The step
+        names the reasons that apply here, once, and the recipe that can run.
+        """
+        reasons = [f for f in self.failing if f.id in CANNOT_RUN or
+                   (f.id == "cuda-arch-unsupported" and self._no_pin_covers(f.subject))]
+        if not reasons:
+            return None
+        recipe = self.inp.recipe
+        why = "; ".join(dict.fromkeys(f.title for f in reasons))
+        alt = recipe.alternatives[0] if recipe.alternatives else None
+        if alt is None:
+            return Action(self._id(SWITCH), kinds.ADVICE,
+                          f"{recipe.id} cannot run on this machine ({why}): nothing to install",
+                          self._take(self.failing), runs=False, shown=None, is_command=False)
+        return Action(self._id(SWITCH), kinds.ADVICE,
+                      f"{recipe.id} cannot run on this machine ({why}): nothing is installed for it; "
+                      f"the {alt.recipe} recipe can run here ({alt.when})",
+                      self._take(self.failing), runs=False,
+                      shown=self._join(["csm-doctor", "fix", "--recipe", alt.recipe]))
+
+    def _no_pin_covers(self, gpu_name: str | None) -> bool:
+        """Whether no build of the recipe's torch pin has kernels for this GPU (the tables know)."""
+        from csm_doctor.knowledge.tables import torch_supports_gpu
+        from csm_doctor.rules.nvidia import gpu_capability
+
+        pin, variants = self.inp.recipe.torch_version, self.inp.recipe.torch_variants
+        gpu = next((g for g in self._fact("nvidia.gpus") or [] if g.get("name") == gpu_name), None)
+        capability = gpu_capability(gpu) if gpu else None
+        if not pin or not variants or capability is None:
+            return False
+        return all(torch_supports_gpu(pin, v, capability) is False for v in variants)
+
+    # ------------------------------------------------------------ Hub login
+
+    def _hub_login(self) -> list[Action]:
+        """A missing or refused token: log in with the CLI the target's huggingface_hub ships."""
+        found = [f for f in self.failing if f.id in HUB_LOGIN_IDS and key(f) not in self.handled]
+        if not found:
+            return []
+        return [self._advice(found, "create a read token at https://huggingface.co/settings/tokens "
+                                    "and log in with it (or set HF_TOKEN)",
+                             self._join(hub_login(self.hub)), base="hub-login")]
 
     def _conflicts(self) -> list[Action]:
         out = []
@@ -142,10 +228,22 @@ class _Planner:
             clashes = [c for c in (f.observed or []) if isinstance(c, str)]
             if not clashes:
                 continue
-            out.append(Action(self._id(f"uninstall-{'-'.join(clashes)}"), kinds.UNINSTALL,
-                              f"uninstall {', '.join(clashes)}: on {self.os_name or 'this OS'} "
-                              f"{f.subject} replaces it",
-                              self._take([f]), argv=self.inp.installer.uninstall(clashes)))
+            pkg = self._pkg(f.subject)
+            # Both installed: they share files (triton/ in triton-windows), so removing the clash
+            # breaks the survivor; remove both, then install the right one fresh.
+            both = pkg is not None and pkg.key in self.installed and not pkg.install and not pkg.source
+            names = [*clashes, pkg.name] if both and pkg is not None else clashes
+            refs = self._take([f])
+            out.append(Action(self._id(f"uninstall-{'-'.join(names)}"), kinds.UNINSTALL,
+                              f"uninstall {', '.join(names)}: on {self.os_name or 'this OS'} "
+                              f"{f.subject} replaces {', '.join(clashes)}"
+                              + (" and shares its files, so both go" if both else ""),
+                              refs, argv=self.inp.installer.uninstall(names)))
+            if both and pkg is not None:
+                requirement = self._requirement(pkg)
+                out.append(Action(self._id(f"install-{pkg.name}"), kinds.INSTALL,
+                                  f"install {requirement} in place of {', '.join(clashes)}",
+                                  refs, argv=self.inp.installer.install([requirement])))
         return out
 
     # ------------------------------------------------------------ torch
@@ -277,7 +375,8 @@ class _Planner:
         if (pkg.source or "").startswith("git+") and isinstance(tools, dict) and not tools.get("git"):
             return self._advice([finding], f"{pkg.name} is installed from git, and git is not on "
                                            "PATH: install git, then run csm-doctor fix again",
-                                shell_join(["pip", "install", requirement]), base=f"git-{pkg.name}")
+                                self._join(self.inp.installer.install([requirement])),
+                                base=f"git-{pkg.name}")
         return Action(self._id(f"source-{pkg.name}"), kinds.INSTALL,
                       f"install {pkg.name} from {pkg.source}", self._take([finding]),
                       argv=self.inp.installer.install([requirement]))
@@ -334,15 +433,16 @@ class _Planner:
             return []
         by_repo: dict[str, list[FileState]] = {}
         for state in self.inp.checkpoints:
-            if state.state in ("missing", "corrupt") or (state.state == "unknown"
-                                                           and state.hub == "huggingface"):
+            # A file whose state the facts do not give has no failing finding to address:
+            # nothing is planned for it (a live fix reads the cache and knows).
+            if state.state in ("missing", "corrupt"):
                 by_repo.setdefault(state.repo, []).append(state)
         out = []
         for repo, states in by_repo.items():
             subjects = {s.subject for s in states}
             findings = [f for f in self.failing if f.check == "checkpoint-files" and f.subject in subjects]
             files = [s.filename for s in states]
-            shown = shell_join(["hf", "download", repo, *files])
+            shown = self._join(hub_download(self.hub, repo, files))
             hub = states[0].hub
             access = ((self._fact("hf.repos") or {}).get(repo) or {}).get("state")
             if repo in self.inp.recipe.gated_repos and self._fact("hf.token_present") is False:
@@ -350,7 +450,7 @@ class _Planner:
             size = self._size_hint(repo)
             if hub != "huggingface":
                 out.append(self._advice(findings, f"{repo} is on {hub}: download it with its own tool",
-                                        f"modelscope download --model {repo} {' '.join(files)}",
+                                        self._join(["modelscope", "download", "--model", repo, *files]),
                                         base=f"download-{repo}"))
             elif access in BLOCKED_ACCESS:  # the access finding gets its own advice below
                 out.append(self._advice(findings, f"{repo} cannot be downloaded yet ({access}): "
@@ -399,7 +499,7 @@ class _Planner:
             else:
                 why = "--run-system runs it"
             out.append(self._advice([f], f"install {f.subject} with {command.manager}{note}: {why}",
-                                    command.as_printed() if not self.inp.is_root else shell_join(command.argv),
+                                    self._join(command.printed(self.inp.is_root)),
                                     kind=kinds.SYSTEM, base=f"system-{f.subject}"))
         return out
 
@@ -410,13 +510,14 @@ class _Planner:
         for f in self.failing:
             if key(f) in self.handled:
                 continue
-            out.append(self._advice([f], f.title, self._advice_text(f)))
+            out.append(self._advice([f], f.title, self._advice_text(f), is_command=False))
         return out
 
     def _advice_text(self, f: Finding) -> str:
         fix = f.fix or "see docs/diagnoses.md for this id"
         if f.id in ("nvidia-driver-missing", "nvidia-driver-too-old"):
-            return f"{fix}; drivers: {DRIVER_PAGE} (Ubuntu: sudo ubuntu-drivers install; then reboot)"
+            sudo = "" if self.inp.is_root else "sudo "
+            return f"{fix}; drivers: {DRIVER_PAGE} (Ubuntu: {sudo}ubuntu-drivers install; then reboot)"
         return fix  # the rules' own fixes already say `source .../set_env.sh` for CANN
 
 

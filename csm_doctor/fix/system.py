@@ -29,11 +29,14 @@ class SystemCommand:
     needs_root: bool
     note: str = ""
 
+    def printed(self, is_root: bool) -> tuple[str, ...]:
+        """The command for the user: the manager's path as fix runs it, sudo only when not root."""
+        return ("sudo", *self.argv) if self.needs_root and not is_root else self.argv
+
     def as_printed(self) -> str:
         from csm_doctor.fix.actions import shell_join
 
-        words = ("sudo", self.manager, *self.argv[1:]) if self.needs_root else self.argv
-        return shell_join(words)
+        return shell_join(self.printed(False))
 
 
 def manager_for(os_name: str | None, distro_id: str | None, found: dict[str, str]) -> str | None:

@@ -92,6 +92,7 @@ def probe_system(ctx: ProbeContext) -> dict[str, Any]:
             "arch": platform.machine().lower() or None,
             "distro": _distro(),
             "wsl": _is_wsl() if sys.platform.startswith("linux") else False,
+            "is_root": os.geteuid() == 0 if hasattr(os, "geteuid") else None,
         },
         "memory": {"total_mib": int(mem.total // mib), "available_mib": int(mem.available // mib)},
         "disk": {"path": str(disk_path), "total_mib": int(usage.total // mib),

@@ -127,8 +127,13 @@ def render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose:
     if verbose and finding.status in (Status.FAIL, Status.WARN) and finding.expected is not None:
         console.print(Text(f"        observed: {finding.observed!s}   expected: {finding.expected!s}",
                            style="dim"))
-    if finding.fix and finding.status in (Status.FAIL, Status.WARN, Status.ERROR):
-        console.print(Text(f"      {sym['arrow']} {finding.fix}", style="cyan"))
+    if finding.status in (Status.FAIL, Status.WARN, Status.ERROR):
+        remedy = finding.remedy
+        text = remedy.text if remedy is not None else finding.fix
+        if text:
+            console.print(Text(f"      {sym['arrow']} {text}", style="cyan"))
+        for command in remedy.commands if remedy is not None else ():
+            console.print(Text(f"        $ {command}", style="cyan"))
 
 
 def _render_timings(console: Any, facts: dict[str, Any]) -> None:

@@ -1,0 +1,116 @@
+"""Remedies: the one derivation of "what to do about this finding", rendered for every surface.
+
+The planner (fix/plan.py) is where a failing finding becomes typed steps: an
+install with its index and target interpreter, an uninstall, an environment
+variable, a system package, a Hub login or download, a switch to a recipe
+that can run here, or plain advice. `check`, `fix`, `report` and `triage`
+all read the same steps: check and report show a finding's `remedy`
+(the commands of the steps that address it, exactly as fix prints and runs
+them), fix runs the steps. Nothing else derives install advice, so the
+surfaces cannot drift apart.
+
+This module holds what the steps need to be rendered for the environment
+under test and its shell: quoting for POSIX shells or cmd/PowerShell, the Hub
+CLI the target's huggingface_hub ships (`hf` from 0.34, `huggingface-cli`
+before), and attaching the steps to the findings they address.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any, Iterable, Protocol
+
+# `hf` arrived in huggingface_hub 0.34.0 (huggingface.co/blog/hf-cli, July 2025);
+# `huggingface-cli` was removed in 1.0.
+HF_CLI_SINCE = (0, 34)
+# Characters cmd.exe or PowerShell treat specially outside double quotes.
+_WINDOWS_SPECIAL = re.compile(r"[\s<>|&^()%!;,`$'\"{}@#]")
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """What to do about one finding: commands to paste (as fix shows them) and advice in words."""
+
+    commands: tuple[str, ...] = ()
+    text: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"commands": list(self.commands), "text": self.text}
+
+
+class _Step(Protocol):
+    """What attach() reads of a plan step (fix/actions.Action)."""
+
+    description: str
+    runs: bool
+    addresses: tuple[Any, ...]
+
+    @property
+    def command(self) -> str: ...
+
+    @property
+    def pasteable(self) -> bool: ...
+
+
+def shell_for(os_name: str | None) -> str:
+    """The shell a command is printed for: cmd/PowerShell on Windows facts, else POSIX."""
+    return "windows" if os_name == "windows" else "posix"
+
+
+def join_command(argv: Iterable[str], shell: str = "posix") -> str:
+    """One command line a user can paste in `shell` (POSIX sh, or cmd.exe and PowerShell)."""
+    words = list(argv)
+    if shell != "windows":
+        return shlex.join(words)
+    return " ".join(_windows_quote(w) for w in words)
+
+
+def _windows_quote(word: str) -> str:
+    """Double quotes, which cmd.exe and PowerShell both read: `<`, `>` inside stay literal."""
+    if word and not _WINDOWS_SPECIAL.search(word):
+        return word
+    return '"' + word.replace('"', '\\"') + '"'
+
+
+def hub_cli(hub_version: str | None) -> str:
+    """`hf` for huggingface_hub >= 0.34 (or unknown), `huggingface-cli` before."""
+    match = re.match(r"(\d+)\.(\d+)", hub_version or "")
+    if match and (int(match.group(1)), int(match.group(2))) < HF_CLI_SINCE:
+        return "huggingface-cli"
+    return "hf"
+
+
+def hub_login(cli: str) -> list[str]:
+    return [cli, "login"] if cli == "huggingface-cli" else [cli, "auth", "login"]
+
+
+def hub_download(cli: str, repo: str, files: Iterable[str] = ()) -> list[str]:
+    return [cli, "download", repo, *files]
+
+
+def attach(findings: Iterable[Any], plan: Iterable[_Step]) -> None:
+    """Give each failing or warning finding the remedy the plan holds for it.
+
+    A finding a step addresses gets that step's command (when it is one a user
+    can paste) and the step's description as its text; the finding's `fix`
+    becomes the same text, so the JSON's `fix` and `remedy` never disagree.
+    A finding no step addresses keeps its rule's advice as text.
+    """
+    steps = list(plan)
+    for finding in findings:
+        if getattr(finding.status, "value", finding.status) not in ("fail", "warn", "error"):
+            continue
+        mine = [s for s in steps if any(_same(ref, finding) for ref in s.addresses)]
+        commands = tuple(dict.fromkeys(s.command for s in mine if s.command and s.pasteable))
+        texts = [s.description for s in mine if s.description]
+        text = "; then ".join(dict.fromkeys(texts)) if texts else (finding.fix or "")
+        finding.remedy = Remedy(commands, text)
+        if mine:
+            finding.fix = text
+
+
+def _same(ref: Any, finding: Any) -> bool:
+    return ref.id == finding.id and ref.subject == finding.subject and \
+        (ref.check is None or ref.check == finding.check)
