@@ -94,7 +94,7 @@ def attach(findings: Iterable[Any], plan: Iterable[_Step]) -> None:
     """Give each failing or warning finding the remedy the plan holds for it.
 
     A finding a step addresses gets that step's command (when it is one a user
-    can paste) and the step's description as its text; the finding's `fix`
+    can paste) and the step's description (or, for advice, its words) as its text; the finding's `fix`
     becomes the same text, so the JSON's `fix` and `remedy` never disagree.
     A finding no step addresses keeps its rule's advice as text.
     """
@@ -104,7 +104,9 @@ def attach(findings: Iterable[Any], plan: Iterable[_Step]) -> None:
             continue
         mine = [s for s in steps if any(_same(ref, finding) for ref in s.addresses)]
         commands = tuple(dict.fromkeys(s.command for s in mine if s.command and s.pasteable))
-        texts = [s.description for s in mine if s.description]
+        # advice in words is the step's shown text; a command's step is described in words
+        texts = [s.command if s.command and not s.pasteable else s.description for s in mine]
+        texts = [t for t in texts if t]
         text = "; then ".join(dict.fromkeys(texts)) if texts else (finding.fix or "")
         finding.remedy = Remedy(commands, text)
         if mine:
@@ -114,3 +116,24 @@ def attach(findings: Iterable[Any], plan: Iterable[_Step]) -> None:
 def _same(ref: Any, finding: Any) -> bool:
     return ref.id == finding.id and ref.subject == finding.subject and \
         (ref.check is None or ref.check == finding.check)
+
+
+def switch_recipe_command(recipe_id: str, shell: str = "posix") -> str:
+    """The command that plans the machine again for a recipe that can run on it."""
+    return join_command(["csm-doctor", "fix", "--recipe", recipe_id], shell)
+
+
+def triage_remedy(diagnosis: str, fix: str | None) -> Remedy:
+    """A pasted log has no recipe or target to plan for: commands only where they need neither.
+
+    A GPU that a recipe's torch pin has no kernels for is a recipe switch: the
+    official recipe's first alternative is the one whose torch covers new GPUs.
+    """
+    if diagnosis == "cuda-arch-unsupported":
+        from csm_doctor.recipe import load_recipe
+        from csm_doctor.select import OFFICIAL
+
+        alternatives = load_recipe(OFFICIAL).alternatives
+        if alternatives:
+            return Remedy((switch_recipe_command(alternatives[0].recipe),), fix or "")
+    return Remedy((), fix or "")

@@ -31,7 +31,14 @@ from csm_doctor.fix.download import FileState
 from csm_doctor.fix.installer import UV, Installer, get_uv_command
 from csm_doctor.fix.system import install_command as system_install
 from csm_doctor.recipe import PackageReq, Recipe, canonical_name
-from csm_doctor.remedy import hub_cli, hub_download, hub_login, join_command, shell_for
+from csm_doctor.remedy import (
+    hub_cli,
+    hub_download,
+    hub_login,
+    join_command,
+    shell_for,
+    switch_recipe_command,
+)
 
 PACKAGE_CHECKS = ("packages-installed", "packages-pinned")
 DRIVER_PAGE = "https://www.nvidia.com/Download/index.aspx"
@@ -65,6 +72,9 @@ class PlanInput:
 # Failing findings that say the recipe itself cannot run on this machine (no fix makes it run).
 CANNOT_RUN = ("gpu-missing", "os-unsupported")
 SWITCH = "switch-recipe"
+# Findings whose step is a package install (torch's build, its twins): moot when the recipe cannot run.
+INSTALL_IDS = ("torch-cpu-build", "torchaudio-torch-mismatch", "cuda-arch-unsupported",
+               "torchaudio-backend-missing", "nvidia-driver-too-old")
 HUB_LOGIN_IDS = ("hf-token-missing", "hf-token-invalid")
 
 
@@ -151,8 +161,8 @@ class _Planner:
 
     def build(self) -> list[Action]:
         blocked = self._cannot_run()
-        if blocked is not None:
-            return [replace(blocked, shell=self.shell)]
+        if blocked is not None:  # the switch, and advice for what no install would have fixed
+            return [replace(a, shell=self.shell) for a in [blocked, *self._remaining_advice()]]
         python_blocked = [f for f in self.failing if f.id == "python-version-unsupported"]
         plan: list[Action] = []
         if not python_blocked:
@@ -187,15 +197,18 @@ class _Planner:
         recipe = self.inp.recipe
         why = "; ".join(dict.fromkeys(f.title for f in reasons))
         alt = recipe.alternatives[0] if recipe.alternatives else None
+        # What would have been an install or a download is answered by the switch too.
+        moot = [f for f in self.failing if f in reasons or f.id in INSTALL_IDS
+                or f.check in (*PACKAGE_CHECKS, "packages-conflicts", "checkpoint-files")]
         if alt is None:
             return Action(self._id(SWITCH), kinds.ADVICE,
                           f"{recipe.id} cannot run on this machine ({why}): nothing to install",
-                          self._take(self.failing), runs=False, shown=None, is_command=False)
+                          self._take(moot), runs=False, shown=None, is_command=False)
         return Action(self._id(SWITCH), kinds.ADVICE,
                       f"{recipe.id} cannot run on this machine ({why}): nothing is installed for it; "
                       f"the {alt.recipe} recipe can run here ({alt.when})",
-                      self._take(self.failing), runs=False,
-                      shown=self._join(["csm-doctor", "fix", "--recipe", alt.recipe]))
+                      self._take(moot), runs=False,
+                      shown=switch_recipe_command(alt.recipe, self.shell))
 
     def _no_pin_covers(self, gpu_name: str | None) -> bool:
         """Whether no build of the recipe's torch pin has kernels for this GPU (the tables know)."""

@@ -20,7 +20,9 @@ NO_ACCESS = {
 
 
 def _repos(ctx: RuleContext) -> dict[str, dict[str, Any]]:
-    return ctx.fact("hf.repos", {}) or {}
+    """The Hub's answers for the gated repos this recipe uses (facts hold every recipe's)."""
+    found = ctx.fact("hf.repos", {}) or {}
+    return {repo: found[repo] for repo in ctx.recipe.gated_repos if repo in found}
 
 
 @rule("hf_token")
