@@ -36,7 +36,7 @@ def fix_plan(facts: dict[str, Any], recipe: Recipe) -> list[Any]:
     findings = _judge(facts, recipe, checkpoints)
     target = (facts.get("python") or {}).get("executable") or "python"
     return plan_with_remedies(plan_input(facts, recipe, findings, target_installer(target, False),
-                                         checkpoints, live=False))
+                                         checkpoints))
 
 
 def assert_check_and_fix_agree(facts: dict[str, Any], recipe: Recipe) -> None:

@@ -150,7 +150,7 @@ def run_fix(opts: FixOptions) -> int:
     findings = _judge(facts, recipe, checkpoints)
     downloads = downloads_mode(facts, opts.offline, opts.no_download)
     plan = plan_with_remedies(plan_input(
-        facts, recipe, findings, installer, checkpoints, live=not opts.facts_file,
+        facts, recipe, findings, installer, checkpoints,
         downloads=downloads, profile=profile, run_system=opts.run_system, get_uv=get_uv))
     in_venv = (facts.get("python") or {}).get("in_venv")
     report = _Report(opts, recipe, reason, facts, target, installer, plan, findings)

@@ -22,13 +22,10 @@ from csm_doctor.recipe import Recipe
 PACKAGE_MANAGERS = ("apt-get", "dnf", "brew", "winget")
 
 
-def package_managers(live: bool) -> dict[str, str]:
-    """The package managers on PATH (absolute paths), or none for another machine's facts."""
-    if not live:
-        return {}
-    from csm_doctor.probes.command import find_executable
-
-    return {m: p for m in PACKAGE_MANAGERS if (p := find_executable(m))}
+def package_managers(facts: dict[str, Any]) -> dict[str, str]:
+    """The package managers the system probe found on PATH (absolute paths), from the facts."""
+    tools = get_path(facts, "tools") or {}
+    return {m: str(tools[m]) for m in PACKAGE_MANAGERS if isinstance(tools, dict) and tools.get(m)}
 
 
 def downloads_mode(facts: dict[str, Any], offline: bool, no_download: bool = False) -> str:
@@ -38,14 +35,15 @@ def downloads_mode(facts: dict[str, Any], offline: bool, no_download: bool = Fal
 
 
 def plan_input(facts: dict[str, Any], recipe: Recipe, findings: list[Finding], installer: Installer,
-               checkpoints: list[FileState], *, live: bool, downloads: str = "on",
+               checkpoints: list[FileState], *, downloads: str = "on",
                profile: Path | None = None, run_system: bool = False,
                get_uv: bool = False) -> PlanInput:
-    """The planner's input; root-ness comes from the facts, so a replay prints what that machine would."""
+    """The planner's input; root-ness and package managers come from the facts, so a replay
+    prints what that machine would run."""
     return PlanInput(facts=facts, recipe=recipe, findings=findings, installer=installer,
                      checkpoints=checkpoints, downloads=downloads, profile=profile,
                      run_system=run_system, is_root=get_path(facts, "os.is_root") is True,
-                     package_managers=package_managers(live), get_uv=get_uv)
+                     package_managers=package_managers(facts), get_uv=get_uv)
 
 
 def facts_checkpoints(recipe: Recipe, facts: dict[str, Any]) -> tuple[list[FileState], list[Finding]]:
@@ -70,4 +68,4 @@ def check_remedies(facts: dict[str, Any], recipe: Recipe, findings: list[Finding
 
     states = facts_state(recipe.checkpoints, facts) if recipe.checkpoints else []
     return plan_with_remedies(plan_input(facts, recipe, findings, target_installer(target, live),
-                                         states, live=live, downloads=downloads_mode(facts, offline)))
+                                         states, downloads=downloads_mode(facts, offline)))

@@ -13,7 +13,9 @@ from csm_doctor.probes.base import ProbeContext
 from csm_doctor.probes.command import find_executable
 
 # System tools recipes may need besides ffmpeg (which has a probe of its own).
-OTHER_TOOLS = ("sox", "git")
+# sox and git are judged; the package managers are where fix (and check's remedies) install
+# ffmpeg/sox from, by absolute path, so a replayed document prints what that machine would run.
+OTHER_TOOLS = ("sox", "git", "apt-get", "dnf", "brew", "winget")
 
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
 
