@@ -77,8 +77,9 @@ def auto_recipe(facts: dict[str, Any]) -> tuple[Any, str]:
 def common_probe_options(func: Callable) -> Callable:
     for option in reversed([
         click.option("--python", "python", default=None, metavar="PATH",
-                     help="Interpreter of the environment under test (default: the active "
-                          "virtual environment, else this one)."),
+                     help="Interpreter of the environment under test (default: the activated "
+                          "environment, else uv's project environment or a .venv here or "
+                          "above, else csm-doctor's own)."),
         click.option("--offline", is_flag=True, help="Do not contact the Hugging Face Hub."),
         click.option("--level", type=click.Choice(sorted(LEVELS)), default="2",
                      help="How deep to probe torch: " + "; ".join(f"{k} = {v}"
@@ -88,14 +89,22 @@ def common_probe_options(func: Callable) -> Callable:
     return func
 
 
-def probe_machine(python: str | None, offline: bool, level: str, recipe: Any | None) -> dict[str, Any]:
+def probe_machine(python: Any, offline: bool, level: str, recipe: Any | None) -> dict[str, Any]:
+    """Probe this machine; facts.doctor.target says which environment was judged and why.
+
+    `python` is --python (a path or None) or an already resolved TargetChoice.
+    """
     from csm_doctor.probes import ProbeContext, collect_facts
-    from csm_doctor.probes.target import default_python
+    from csm_doctor.probes.resolve import TargetChoice, resolve_target
 
     scale = float(os.environ.get("CSM_DOCTOR_TIMEOUT_SCALE", "1") or 1)
-    ctx = ProbeContext(python=os.path.abspath(python) if python else default_python(),
-                       offline=offline, level=int(level), recipe=recipe, timeout_scale=scale)
-    return collect_facts(ctx)
+    choice = python if isinstance(python, TargetChoice) else resolve_target(python)
+    ctx = ProbeContext(python=choice.python, offline=offline, level=int(level), recipe=recipe,
+                       timeout_scale=scale)
+    facts = collect_facts(ctx)
+    facts["doctor"]["target"] = {"python": choice.python, "source": choice.source,
+                                 "own_tool": choice.own_tool, "note": choice.describe()}
+    return facts
 
 
 def validate_python(python: str | None) -> None:

@@ -69,9 +69,22 @@ def _scale() -> float:
 
 
 def _target_python(python: str | None) -> str:
-    from csm_doctor.probes.target import default_python
+    return _target_choice(python).python
 
-    return os.path.abspath(python) if python else default_python()
+
+def _target_choice(python: str | None) -> Any:
+    from csm_doctor.probes.resolve import resolve_target
+
+    return resolve_target(python)
+
+
+def _own_tool_refusal(choice: Any) -> str | None:
+    """fix never changes csm-doctor's own pipx/uv-tool venv unless --python names it."""
+    if not (choice.fallback and choice.own_tool):
+        return None
+    return (f"refusing to change csm-doctor's own {choice.own_tool} environment ({choice.python}): "
+            "it is not your project's. Pass --python PATH/TO/python, activate your environment, "
+            "or run from the folder that holds your .venv")
 
 
 def _checkpoints(recipe: Any, facts: dict[str, Any], opts: FixOptions) -> list[Any]:
@@ -128,6 +141,7 @@ def run_fix(opts: FixOptions) -> int:
     from csm_doctor.recipe import load_recipe
 
     given = load_recipe(opts.recipe_ref) if opts.recipe_ref else None
+    choice = None
     if opts.facts_file:
         facts = load_facts(opts.facts_file)
         target = (facts.get("python") or {}).get("executable") or "python"
@@ -136,13 +150,14 @@ def run_fix(opts: FixOptions) -> int:
         from concurrent.futures import ThreadPoolExecutor
 
         validate_python(opts.python)
-        target = _target_python(opts.python)
+        choice = _target_choice(opts.python)
+        target = choice.python
         if not opts.as_json:
             _say("csm-doctor: probing this machine...")
         with ThreadPoolExecutor(max_workers=1) as pool:  # pip's config is read while probing
-            choice = pool.submit(inst.choose_installer, opts.installer, target, None)
-            facts = probe_machine(target, opts.offline, opts.level, given)
-            installer, get_uv = choice.result()
+            chosen = pool.submit(inst.choose_installer, opts.installer, target, None)
+            facts = probe_machine(choice, opts.offline, opts.level, given)
+            installer, get_uv = chosen.result()
     recipe, reason = (given, None) if given else auto_recipe(facts)
     os_name = (facts.get("os") or {}).get("name")
     profile = None
@@ -167,6 +182,9 @@ def run_fix(opts: FixOptions) -> int:
     if opts.facts_file or opts.dry_run or not any(a.runs for a in plan):
         mode = "facts" if opts.facts_file else ("dry-run" if opts.dry_run else "nothing-to-run")
         return report.finish(mode, exit_code_for(findings))
+    own = _own_tool_refusal(choice) if choice is not None else None
+    if own and any(a.changes_packages for a in plan):
+        return report.refuse(own)
     if any(a.changes_packages for a in plan) and in_venv is not True and not opts.allow_system:
         prefix = (facts.get("python") or {}).get("prefix") or target
         return report.refuse(f"refusing to change the packages of {prefix}: it is not a virtual "
@@ -183,7 +201,7 @@ def run_fix(opts: FixOptions) -> int:
     applied = apply_plan(plan, _apply_options(opts, installer))
     if not opts.as_json:
         _say("csm-doctor: checking again...")
-    after_facts = probe_machine(target, opts.offline, opts.level, given)
+    after_facts = probe_machine(choice, opts.offline, opts.level, given)
     overlay_profile(after_facts, {**(read_block(profile) if profile else {}),
                                   **applied.profile_variables})
     after = _judge(after_facts, recipe, _checkpoints(recipe, after_facts, opts))
@@ -235,7 +253,8 @@ class _Report:
         lines = [f"csm-doctor fix · recipe {self.recipe.id}: {self.recipe.title}"]
         if self.reason:
             lines.append(f"  chosen for this machine: {self.reason} (--recipe ID to choose another)")
-        lines.append(f"  environment under test: {self.target} ({venv})")
+        note = ((self.facts.get("doctor") or {}).get("target") or {}).get("note")
+        lines.append(f"  environment under test: {self.target} ({venv}{'; ' + note if note else ''})")
         lines.append(f"  packages go in with {self.installer.describe()}")
         if self.opts.facts_file:
             lines.append(f"  planned from {self.opts.facts_file}: nothing is run (--facts plans only)")
@@ -264,6 +283,7 @@ class _Report:
             recipe={"id": self.recipe.id, "title": self.recipe.title, "path": self.recipe.path,
                     "selected": "auto" if self.reason else "given", "reason": self.reason},
             target={"python": self.target, "in_venv": (self.facts.get("python") or {}).get("in_venv"),
+                    "chosen": (self.facts.get("doctor") or {}).get("target"),
                     "installer": {"tool": self.installer.tool, "uv": self.installer.uv,
                                   "version": self.installer.version}},
             plan=[a.to_json() for a in self.plan], **fields, exit_code=code))
@@ -319,7 +339,11 @@ def run_undo(opts: FixOptions) -> int:
     from csm_doctor.fix.profile import read_block, written_profiles
 
     validate_python(opts.python)
-    target = _target_python(opts.python)
+    choice = _target_choice(opts.python)
+    target = choice.python
+    own = _own_tool_refusal(choice)
+    if own:
+        raise InputError.single(None, own, key="--python")
     try:
         listing = snapshot.list_distributions(target)
     except snapshot.SnapshotError as exc:

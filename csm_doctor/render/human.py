@@ -63,7 +63,11 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
     if recipe_reason:
         console.print(Text(f"  {recipe_reason}", style="dim"))
     target = python.get("executable") or "unknown interpreter"
-    console.print(Text(f"  environment under test: {target}", style="dim"))
+    chosen = ((facts.get("doctor") or {}).get("target") or {})
+    note = chosen.get("note")
+    console.print(Text(f"  environment under test: {target}" + (f" ({note})" if note else ""),
+                       style="yellow" if chosen.get("own_tool") and chosen.get("source") != "--python"
+                       else "dim"))
     console.print()
 
     groups = [(PROBE_GROUP, "csm-doctor probes")] + catalogue.groups
