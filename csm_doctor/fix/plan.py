@@ -246,14 +246,38 @@ class _Planner:
         for f in self.failing:
             if f.id == "torchaudio-backend-missing" and key(f) not in self.handled:
                 plain.append(("soundfile", f))
+        plain += self._dependency_pairs({canonical_name(_name(req)) for req, _ in plain})
         if plain:
             order = {p.name: i for i, p in enumerate(self.packages)}
             plain.sort(key=lambda item: order.get(item[1].subject or "", len(order)))
             requirements = list(dict.fromkeys(req for req, _ in plain))
             labels = ", ".join(f"{req} ({self._now(req)})" for req in requirements)
             out.insert(0, Action(self._id("packages"), kinds.INSTALL, f"install {labels}",
-                                 self._take([f for _, f in plain]),
+                                 self._take(list({id(f): f for _, f in plain}.values())),
                                  argv=self.inp.installer.install(requirements)))
+        return out
+
+    def _dependency_pairs(self, planned: set[str]) -> list[tuple[str, Finding]]:
+        """package-dependency-broken: the requirer and what it requires, in the same resolver run."""
+        from csm_doctor.rules import RuleContext
+        from csm_doctor.rules.packages import pair_requirements
+
+        torch_family = {p.key for p in self.packages if p.index == "pytorch"}
+        out: list[tuple[str, Finding]] = []
+        for f in self.failing:
+            observed = f.observed if isinstance(f.observed, dict) else {}
+            if f.check != "packages-dependencies" or key(f) in self.handled or not f.subject:
+                continue
+            item = {"package": f.subject, "version": observed.get("version"),
+                    "requires": observed.get("requires"), "requirement": f.expected}
+            pair = pair_requirements(RuleContext(self.facts, self.inp.recipe, None, None), item)
+            names = [canonical_name(_name(req)) for req in pair]
+            if any(n in torch_family for n in names):
+                continue  # torch's build comes from its own index: the torch step or advice
+            for req, name in zip(pair, names):
+                if name not in planned:
+                    planned.add(name)
+                    out.append((req, f))
         return out
 
     def _now(self, requirement: str) -> str:

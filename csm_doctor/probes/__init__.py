@@ -28,7 +28,7 @@ PROBES: tuple[Probe, ...] = (
     Probe("apple", ("apple",), probe_apple, timeout=15),
     Probe("ffmpeg", ("ffmpeg",), probe_ffmpeg, timeout=15),
     Probe("hf", ("hf",), probe_hf, timeout=30),
-    Probe("target", ("python", "packages", "torch"), probe_target, timeout=30),
+    Probe("target", ("python", "packages", "torch", "dependencies"), probe_target, timeout=30),
     # Owns no section: if importing torch fails, the metadata facts still stand.
     Probe("torch-import", (), probe_torch_import, timeout=90, phase=2),
 )

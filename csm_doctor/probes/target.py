@@ -72,7 +72,7 @@ def probe_target(ctx: ProbeContext) -> dict[str, Any]:
     _check_interpreter(ctx.python)
     facts = run_target_script(ctx.python, ctx.timeout(20), import_torch=False)
     return {"python": facts.get("python"), "packages": facts.get("packages"),
-            "torch": facts.get("torch")}
+            "torch": facts.get("torch"), "dependencies": facts.get("dependencies")}
 
 
 def probe_torch_import(ctx: ProbeContext) -> dict[str, Any]:
