@@ -47,6 +47,7 @@ class FixOptions:
     yes: bool = False
     dry_run: bool = False
     installer: str = "auto"
+    torch_index: str = "add"
     allow_system: bool = False
     write_profile: bool = False
     profile_file: str | None = None
@@ -175,7 +176,7 @@ def run_fix(opts: FixOptions) -> int:
         is_root=hasattr(os, "geteuid") and os.geteuid() == 0 and not opts.facts_file,
         package_managers={} if opts.facts_file else
         {m: p for m in PACKAGE_MANAGERS if (p := find_executable(m))},
-        get_uv=get_uv))
+        get_uv=get_uv, torch_index=opts.torch_index))
     in_venv = (facts.get("python") or {}).get("in_venv")
     report = _Report(opts, recipe, reason, facts, target, installer, plan, findings)
 

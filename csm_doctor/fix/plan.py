@@ -59,6 +59,7 @@ class PlanInput:
     is_root: bool = False
     package_managers: dict[str, str] = field(default_factory=dict)
     get_uv: bool = False                   # uv must first be installed into csm-doctor's env
+    torch_index: str = "add"               # add: PyTorch's index beside the user's; only: instead
 
 
 def make_plan(inp: PlanInput) -> list[Action]:
@@ -182,11 +183,16 @@ class _Planner:
         index_url = self.inp.recipe.torch_index_url.format(variant=variant) if variant else None
         replacing = any(p.key in self.installed for p in pins)
         where = f" from PyTorch's {variant} index" if variant else ""
+        if index_url and self.inp.torch_index != "only":  # a mirror with torch wheels still counts
+            where = f" (PyTorch's {variant} index added to your configured ones)"
+            sources: dict[str, Any] = {"extra_index_urls": (index_url,)}
+        else:
+            sources = {"index_url": index_url}
         why = self._variant_reason(variant, gpus) if variant and gpus else ""
         return [Action(self._id("torch"), kinds.REINSTALL if replacing else kinds.INSTALL,
                        f"{'replace' if replacing else 'install'} {' + '.join(requirements)}{where}{why}",
                        self._take(triggers),
-                       argv=self.inp.installer.install(requirements, index_url=index_url))]
+                       argv=self.inp.installer.install(requirements, **sources))]
 
     def _cpu_variant(self) -> str | None:
         """No NVIDIA GPU, a recipe that runs on the CPU: PyTorch's CPU wheels, not PyPI's CUDA ones."""

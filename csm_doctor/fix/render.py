@@ -59,9 +59,15 @@ def progress_done(action: Action, result: Any, stream: TextIO | None = None) -> 
     mark = {"ok": sym["pass"], "failed": sym["fail"]}.get(result.status, sym["skip"])
     out = writable(stream)
     out.write(f"      {mark} {result.status} ({result.seconds:.1f} s)"
-              + (f": {result.message}" if result.status != "ok" or action.kind == "download" else "")
+              + (f": {_message(result)}" if result.status != "ok" or action.kind == "download" else "")
               + "\n")
     out.flush()
+
+
+def _message(result: Any) -> str:
+    """A failed step's message, led by the diagnosis id that explains it (index-unreachable)."""
+    finding = getattr(result, "finding_id", None)
+    return f"{finding}: {result.message}" if finding and result.status == "failed" else result.message
 
 
 def render_outcome(plan: list[Action], results: list[Any], outcome: Any, code: int,
@@ -84,7 +90,7 @@ def render_outcome(plan: list[Action], results: list[Any], outcome: Any, code: i
         line.append(f"{action.description} ({result.seconds:.1f} s)")
         console.print(line)
         if result.status != "ok" or action.kind == "download":
-            console.print(Text(f"      {result.message}", style="dim" if result.status == "ok" else "red"))
+            console.print(Text(f"      {_message(result)}", style="dim" if result.status == "ok" else "red"))
     console.print()
     console.print(Text("Re-check:", style="bold"))
     for change in outcome.changes:

@@ -150,3 +150,19 @@ def pair_command(ctx: RuleContext, item: dict) -> str:
     import shlex
 
     return "pip install " + " ".join(shlex.quote(r) for r in pair_requirements(ctx, item))
+
+
+@rule("indexes_reachable")
+def indexes_reachable(ctx: RuleContext) -> Iterable[Finding]:
+    """The indexes fix would install from answer; one finding per host that does not."""
+    indexes = [i for i in ctx.need("indexes") if isinstance(i, dict)]
+    down = [i for i in indexes if i.get("reachable") is False]
+    if not down:
+        hosts = ", ".join(dict.fromkeys(str(i.get("host")) for i in indexes)) or "none configured"
+        yield ctx.passed(f"package indexes answer ({hosts})")
+        return
+    for item in down:
+        role = "PyTorch's index (torch's builds)" if item.get("role") == "pytorch" else "a pip index"
+        yield ctx.warned(f"cannot reach {item.get('host')}, {role}: {item.get('error')}",
+                         subject=str(item.get("host")), observed=item.get("error"),
+                         expected="an HTTP answer")
