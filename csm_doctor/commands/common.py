@@ -89,7 +89,14 @@ def common_probe_options(func: Callable) -> Callable:
     return func
 
 
-def probe_machine(python: Any, offline: bool, level: str, recipe: Any | None) -> dict[str, Any]:
+def still_working(seconds: float, pending: list[str]) -> None:
+    """The note a long probe run prints on stderr (a probe waiting on a slow driver or network)."""
+    click.echo(f"csm-doctor: still working, {seconds:.0f} s (waiting for: {', '.join(pending)})",
+               err=True)
+
+
+def probe_machine(python: Any, offline: bool, level: str, recipe: Any | None,
+                  quiet: bool = False) -> dict[str, Any]:
     """Probe this machine; facts.doctor.target says which environment was judged and why.
 
     `python` is --python (a path or None) or an already resolved TargetChoice.
@@ -100,7 +107,7 @@ def probe_machine(python: Any, offline: bool, level: str, recipe: Any | None) ->
     scale = float(os.environ.get("CSM_DOCTOR_TIMEOUT_SCALE", "1") or 1)
     choice = python if isinstance(python, TargetChoice) else resolve_target(python)
     ctx = ProbeContext(python=choice.python, offline=offline, level=int(level), recipe=recipe,
-                       timeout_scale=scale)
+                       timeout_scale=scale, on_wait=None if quiet else still_working)
     facts = collect_facts(ctx)
     facts["doctor"]["target"] = {"python": choice.python, "source": choice.source,
                                  "own_tool": choice.own_tool, "note": choice.describe()}
@@ -137,7 +144,7 @@ def gather(recipe_ref: str | None, python: str | None, offline: bool, level: str
         validate_python(python)
         if not quiet:
             click.echo("csm-doctor: probing this machine...", err=True)
-        facts = probe_machine(python, offline, level, given)
+        facts = probe_machine(python, offline, level, given, quiet=quiet)
     if given is not None:
         return Subject(facts, given, None, True)
     recipe, reason = auto_recipe(facts)

@@ -51,6 +51,7 @@ class ApplyOptions:
     echo: Echo | None = None                       # the output of running commands, line by line
     on_start: Callable[[Action, int, int], None] | None = None
     on_done: Callable[[Action, ActionResult], None] | None = None
+    on_bytes: Callable[[int, int | None], None] | None = None  # a download's bytes so far, size
     log: Callable[[str], None] | None = None
     take_snapshot: bool = True                     # False for --undo: it restores one
 
@@ -172,18 +173,19 @@ def unreachable_index(output: str, argv: Any, installer: Installer, timeout: flo
 
 
 def _download(action: Action, options: ApplyOptions) -> tuple[str, str, str | None]:
-    from huggingface_hub import get_token
-
     from csm_doctor.fix.download import DownloadError, VerifiedCache, fetch_files
     from csm_doctor.fix.state import state_dir
+    from csm_doctor.probes.hf import token_source
     from csm_doctor.probes.system import hf_cache_dir
 
     repo, files = action.payload["repo"], list(action.payload["files"])
     try:
         outcomes = fetch_files(repo, files, cache_dir=options.cache_dir or hf_cache_dir(),
-                               endpoint=options.endpoint, token=get_token(), progress=options.progress,
+                               endpoint=options.endpoint, token=token_source()[0],
+                               progress=options.progress,
                                verified=VerifiedCache(state_dir() / "verified.json"),
-                               timeout_scale=options.timeout_scale, log=options.log)
+                               timeout_scale=options.timeout_scale, log=options.log,
+                               on_bytes=options.on_bytes)
     except DownloadError as exc:
         return "failed", str(exc), exc.finding_id
     parts = []

@@ -266,7 +266,8 @@ class _Remote:
 def fetch_files(repo: str, files: list[str], *, cache_dir: Path, endpoint: str | None,
                 token: str | None, progress: bool = False, revision: str = REVISION,
                 verified: VerifiedCache | None = None, timeout_scale: float = 1.0,
-                log: Callable[[str], None] | None = None) -> list[FileOutcome]:
+                log: Callable[[str], None] | None = None,
+                on_bytes: Callable[[int, int | None], None] | None = None) -> list[FileOutcome]:
     """Download (or confirm) these files of one repo into the cache; DownloadError says why not."""
     _progress_bars(progress)
     remotes = [_metadata(repo, f, cache_dir, endpoint, token, revision, timeout_scale) for f in files]
@@ -275,7 +276,8 @@ def fetch_files(repo: str, files: list[str], *, cache_dir: Path, endpoint: str |
     if free is not None and needed > free:
         raise DownloadError("disk-space-low", f"{_size(needed)} left to download for {repo}, only "
                                               f"{_size(free)} free at {_existing(cache_dir)}")
-    return [_fetch_one(r, cache_dir, endpoint, token, revision, verified, log) for r in remotes]
+    return [_fetch_one(r, cache_dir, endpoint, token, revision, verified, log, on_bytes)
+            for r in remotes]
 
 
 def _metadata(repo: str, filename: str, cache_dir: Path, endpoint: str | None, token: str | None,
@@ -302,7 +304,8 @@ def _metadata(repo: str, filename: str, cache_dir: Path, endpoint: str | None, t
 
 def _fetch_one(remote: _Remote, cache_dir: Path, endpoint: str | None, token: str | None,
                revision: str, verified: VerifiedCache | None,
-               log: Callable[[str], None] | None) -> FileOutcome:
+               log: Callable[[str], None] | None,
+               on_bytes: Callable[[int, int | None], None] | None = None) -> FileOutcome:
     corrupt = False
     cached = remote.pointer if remote.pointer.exists() else (remote.blob if remote.blob.exists() else None)
     if cached is not None:
@@ -320,7 +323,7 @@ def _fetch_one(remote: _Remote, cache_dir: Path, endpoint: str | None, token: st
     for attempt in (1, 2):
         have = _resume_point(remote)
         resumed_from = resumed_from or have
-        _http_download(remote, have, token)
+        _http_download(remote, have, token, on_bytes)
         problem = verify_file(remote.partial, remote.etag, remote.size)
         if problem is None:
             os.replace(remote.partial, remote.blob)

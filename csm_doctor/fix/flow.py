@@ -157,7 +157,7 @@ def run_fix(opts: FixOptions) -> int:
             _say("csm-doctor: probing this machine...")
         with ThreadPoolExecutor(max_workers=1) as pool:  # pip's config is read while probing
             chosen = pool.submit(inst.choose_installer, opts.installer, target, None)
-            facts = probe_machine(choice, opts.offline, opts.level, given)
+            facts = probe_machine(choice, opts.offline, opts.level, given, quiet=opts.as_json)
             installer, get_uv = chosen.result()
     recipe, reason = (given, None) if given else auto_recipe(facts)
     os_name = (facts.get("os") or {}).get("name")
@@ -202,7 +202,7 @@ def run_fix(opts: FixOptions) -> int:
     applied = apply_plan(plan, _apply_options(opts, installer))
     if not opts.as_json:
         _say("csm-doctor: checking again...")
-    after_facts = probe_machine(choice, opts.offline, opts.level, given)
+    after_facts = probe_machine(choice, opts.offline, opts.level, given, quiet=opts.as_json)
     overlay_profile(after_facts, {**(read_block(profile) if profile else {}),
                                   **applied.profile_variables})
     after = _judge(after_facts, recipe, _checkpoints(recipe, after_facts, opts))
@@ -227,15 +227,19 @@ def _smoke_kind(opts: FixOptions, recipe: Any) -> str | None:
 
 
 def _apply_options(opts: FixOptions, installer: Any, take_snapshot: bool = True) -> ApplyOptions:
-    from csm_doctor.fix import render
+    from csm_doctor.fix.render import StepView
 
-    echo = (lambda line: click.echo(f"      │ {line}", err=True)) if opts.verbose else None
     human = not opts.as_json
+    view = StepView(live=not opts.verbose) if human else None
+    if opts.verbose:
+        echo = lambda line: click.echo(f"      │ {line}", err=True)  # noqa: E731
+    else:
+        echo = view.line if view is not None else None
     return ApplyOptions(
         installer=installer, step_timeout=opts.step_timeout, endpoint=os.environ.get("HF_ENDPOINT") or None,
         progress=sys.stderr.isatty(), timeout_scale=_scale(), echo=echo,
-        on_start=render.progress_start if human else None,
-        on_done=render.progress_done if human else None, log=_say, take_snapshot=take_snapshot)
+        on_start=view.start if view else None, on_done=view.done if view else None,
+        on_bytes=view.bytes if view else None, log=_say, take_snapshot=take_snapshot)
 
 
 class _Report:

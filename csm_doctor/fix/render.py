@@ -64,6 +64,43 @@ def progress_done(action: Action, result: Any, stream: TextIO | None = None) -> 
     out.flush()
 
 
+class StepView:
+    """fix's steps on stderr: the step line, a live status line while it runs, its result.
+
+    On a terminal a step that runs past 2 s gets a spinner with its elapsed time and
+    the last line pip/uv printed (or, for downloads, the bytes so far); with -v every
+    output line is printed instead, so no status line is drawn over them.
+    """
+
+    def __init__(self, stream: TextIO | None = None, live: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.live = live
+        self.ticker: Any = None
+
+    def start(self, action: Action, index: int, total: int) -> None:
+        from csm_doctor.render.progress import Ticker
+
+        progress_start(action, index, total, self.stream)
+        if self.live:
+            self.ticker = Ticker(f"[{index}/{total}] {action.kind}", self.stream).start()
+
+    def line(self, text: str) -> None:
+        if self.ticker is not None:
+            self.ticker.update(text)
+
+    def bytes(self, done: int, total: int | None) -> None:
+        from csm_doctor.render.progress import byte_progress
+
+        if self.ticker is not None:
+            self.ticker.update(byte_progress(done, total, self.ticker.elapsed()))
+
+    def done(self, action: Action, result: Any) -> None:
+        if self.ticker is not None:
+            self.ticker.stop()
+            self.ticker = None
+        progress_done(action, result, self.stream)
+
+
 def _message(result: Any) -> str:
     """A failed step's message, led by the diagnosis id that explains it (index-unreachable)."""
     finding = getattr(result, "finding_id", None)

@@ -281,20 +281,73 @@ def run_target(python: str, config: dict[str, Any], extra_env: dict[str, str], t
 
 def _relay(stream: Any, tail: deque[str], records: list[dict[str, Any]],
            report: ProgressCallback) -> None:
-    for raw in iter(stream.readline, b""):
-        line = redact(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-        if line.startswith(PROGRESS):
-            try:
-                record = json.loads(line[len(PROGRESS):])
-            except json.JSONDecodeError:
-                continue
-            records.append(record)
-            try:
-                report(record)
-            except Exception:  # noqa: BLE001 - a display problem must not stop the run
-                pass
-        elif line.strip():
-            tail.append(line)
+    """The target's stderr: progress records, download bars, and the tail kept for judging.
+
+    Read in chunks and split on carriage returns too: a download bar (tqdm, from
+    huggingface_hub inside the target) redraws its line with \r and ends it only when
+    the file is done, so reading whole lines would show the bytes only at the end.
+    """
+    pending = b""
+    last_bar = 0.0
+    read = getattr(stream, "read1", None) or stream.read
+    while True:
+        chunk = read(65536)
+        if not chunk:
+            break
+        pending += chunk
+        *segments, pending = re.split(rb"[\r\n]", pending)
+        for raw in segments:
+            last_bar = _relay_segment(raw, tail, records, report, last_bar)
+    if pending:
+        _relay_segment(pending, tail, records, report, 0.0)
+
+
+_BAR = re.compile(r"^(?P<name>[^|]{0,120}?):?\s*(?P<pct>\d{1,3})%\|[^|]*\|\s*(?P<done>[\d.]+\s?[kKMGT]?i?B?)"
+                  r"/(?P<total>[\d.]+\s?[kKMGT]?i?B?)(?:\s*\[[^\],]*,?\s*(?P<rate>[^\]]*)\])?")
+BAR_EVERY_S = 0.5
+
+
+def download_line(text: str) -> str | None:
+    """"model.safetensors: 2.80G of 6.22G (45%), 97.3MB/s" from a tqdm bar, else None."""
+    match = _BAR.match(text.strip())
+    if match is None:
+        return None
+    name = match.group("name").strip() or "download"
+    rate = f", {match.group('rate').strip()}" if match.group("rate") and "?" not in match.group("rate") else ""
+    return f"{name}: {match.group('done')} of {match.group('total')} ({match.group('pct')}%){rate}"
+
+
+def _relay_segment(raw: bytes, tail: deque[str], records: list[dict[str, Any]],
+                   report: ProgressCallback, last_bar: float) -> float:
+    line = redact(raw.decode("utf-8", errors="replace"))
+    if line.startswith(PROGRESS):
+        try:
+            record = json.loads(line[len(PROGRESS):])
+        except json.JSONDecodeError:
+            return last_bar
+        records.append(record)
+        _report(report, record)
+        return last_bar
+    bar = download_line(line)
+    if bar is not None:
+        now = time.monotonic()
+        done = "(100%)" in bar
+        if now - last_bar >= BAR_EVERY_S or done:
+            _report(report, {"stage": "download", "message": f"downloading {bar}"})
+            last_bar = now
+        if done:
+            tail.append(line.strip())
+        return last_bar
+    if line.strip():
+        tail.append(line)
+    return last_bar
+
+
+def _report(report: ProgressCallback, record: dict[str, Any]) -> None:
+    try:
+        report(record)
+    except Exception:  # noqa: BLE001 - a display problem must not stop the run
+        pass
 
 
 def redact(line: str) -> str:
