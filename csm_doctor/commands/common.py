@@ -59,8 +59,56 @@ def guarded(func: Callable[..., int]) -> Callable[..., None]:
     return wrapper
 
 
+class Verbosity:
+    """-v / -q of the running command (every command takes both: the contract)."""
+
+    verbose = False
+    quiet = False
+
+
+def verbosity_options(verbose_help: str | None = None) -> Callable[[Callable], Callable]:
+    """Add -v/--verbose and -q/--quiet to a command.
+
+    -q leaves stdout as it is (the results, or the one JSON object) and drops
+    the progress, spinners and notes on stderr; errors are always printed.
+    With `verbose_help` the command reads `verbose` itself; without it -v is
+    accepted (every command takes it) and recorded in `Verbosity.verbose`.
+    """
+    import functools
+
+    def decorate(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args: Any, quiet: bool = False, **kwargs: Any) -> Any:
+            Verbosity.quiet = quiet
+            if verbose_help is None:
+                Verbosity.verbose = kwargs.pop("verbose", False)
+            else:
+                Verbosity.verbose = kwargs.get("verbose", False)
+            return func(*args, **kwargs)
+
+        wrapper = click.option("-q", "--quiet", is_flag=True,
+                               help="Results only: no progress or notes on stderr.")(wrapper)
+        return click.option("-v", "--verbose", is_flag=True,
+                            help=verbose_help or "Say more on stderr.")(wrapper)
+    return decorate
+
+
+def say(message: str) -> None:
+    """A progress note on stderr, unless -q."""
+    if not Verbosity.quiet:
+        click.echo(message, err=True)
+
+
+def complete_recipes(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    """Shell completion for --recipe: the built-in ids (a path completes as a file)."""
+    from csm_doctor.recipe import builtin_recipe_paths
+
+    return [rid for rid in sorted(builtin_recipe_paths()) if rid.startswith(incomplete)]
+
+
 def recipe_option(func: Callable) -> Callable:
     return click.option("--recipe", "recipe_ref", default=None, metavar="ID|PATH",
+                        shell_complete=complete_recipes,
                         help="Recipe to judge against (built-in id or a .yaml path; default: "
                              "the one that fits this machine, said why).")(func)
 
@@ -91,8 +139,7 @@ def common_probe_options(func: Callable) -> Callable:
 
 def still_working(seconds: float, pending: list[str]) -> None:
     """The note a long probe run prints on stderr (a probe waiting on a slow driver or network)."""
-    click.echo(f"csm-doctor: still working, {seconds:.0f} s (waiting for: {', '.join(pending)})",
-               err=True)
+    say(f"csm-doctor: still working, {seconds:.0f} s (waiting for: {', '.join(pending)})")
 
 
 def probe_machine(python: Any, offline: bool, level: str, recipe: Any | None,
@@ -107,7 +154,8 @@ def probe_machine(python: Any, offline: bool, level: str, recipe: Any | None,
     scale = float(os.environ.get("CSM_DOCTOR_TIMEOUT_SCALE", "1") or 1)
     choice = python if isinstance(python, TargetChoice) else resolve_target(python)
     ctx = ProbeContext(python=choice.python, offline=offline, level=int(level), recipe=recipe,
-                       timeout_scale=scale, on_wait=None if quiet else still_working)
+                       timeout_scale=scale,
+                       on_wait=None if quiet or Verbosity.quiet else still_working)
     facts = collect_facts(ctx)
     facts["doctor"]["target"] = {"python": choice.python, "source": choice.source,
                                  "own_tool": choice.own_tool, "note": choice.describe()}
@@ -143,7 +191,7 @@ def gather(recipe_ref: str | None, python: str | None, offline: bool, level: str
     else:
         validate_python(python)
         if not quiet:
-            click.echo("csm-doctor: probing this machine...", err=True)
+            say("csm-doctor: probing this machine...")
         facts = probe_machine(python, offline, level, given, quiet=quiet)
     if given is not None:
         return Subject(facts, given, None, True)

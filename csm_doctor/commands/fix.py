@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from csm_doctor.commands.common import (
+    verbosity_options,
     common_probe_options,
     guarded,
     recipe_option,
@@ -18,7 +19,7 @@ from csm_doctor.commands.common import (
 @click.option("--facts", "facts_file", default=None, metavar="FILE",
               help="Plan for a saved facts document (another machine); nothing is run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (csm-doctor/fix/1).")
-@click.option("-v", "--verbose", is_flag=True, help="Stream the output of every command run.")
+@verbosity_options("Stream the output of every command run.")
 @click.option("-y", "--yes", is_flag=True, help="Apply the plan without asking.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--undo", is_flag=True,

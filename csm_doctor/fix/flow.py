@@ -62,6 +62,13 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _note(message: str) -> None:
+    """Progress, not an answer: dropped with -q."""
+    from csm_doctor.commands.common import say
+
+    say(message)
+
+
 def _scale() -> float:
     try:
         return float(os.environ.get("CSM_DOCTOR_TIMEOUT_SCALE", "1") or 1)
@@ -154,7 +161,7 @@ def run_fix(opts: FixOptions) -> int:
         choice = _target_choice(opts.python)
         target = choice.python
         if not opts.as_json:
-            _say("csm-doctor: probing this machine...")
+            _note("csm-doctor: probing this machine...")
         with ThreadPoolExecutor(max_workers=1) as pool:  # pip's config is read while probing
             chosen = pool.submit(inst.choose_installer, opts.installer, target, None)
             facts = probe_machine(choice, opts.offline, opts.level, given, quiet=opts.as_json)
@@ -201,7 +208,7 @@ def run_fix(opts: FixOptions) -> int:
     smoke_run = _smoke_kind(opts, recipe)  # bad --smoke/--repo: exit 2 before anything changes
     applied = apply_plan(plan, _apply_options(opts, installer))
     if not opts.as_json:
-        _say("csm-doctor: checking again...")
+        _note("csm-doctor: checking again...")
     after_facts = probe_machine(choice, opts.offline, opts.level, given, quiet=opts.as_json)
     overlay_profile(after_facts, {**(read_block(profile) if profile else {}),
                                   **applied.profile_variables})
@@ -229,7 +236,9 @@ def _smoke_kind(opts: FixOptions, recipe: Any) -> str | None:
 def _apply_options(opts: FixOptions, installer: Any, take_snapshot: bool = True) -> ApplyOptions:
     from csm_doctor.fix.render import StepView
 
-    human = not opts.as_json
+    from csm_doctor.commands.common import Verbosity
+
+    human = not opts.as_json and not Verbosity.quiet
     view = StepView(live=not opts.verbose) if human else None
     if opts.verbose:
         echo = lambda line: click.echo(f"      │ {line}", err=True)  # noqa: E731

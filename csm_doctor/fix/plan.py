@@ -444,7 +444,9 @@ class _Planner:
         return out
 
     def _advice_text(self, f: Finding) -> str:
-        fix = f.fix or "see docs/diagnoses.md for this id"
+        from csm_doctor import docs_url
+
+        fix = f.fix or f"see {docs_url('diagnoses.md')} for {f.id}"
         if f.id in ("nvidia-driver-missing", "nvidia-driver-too-old"):
             return f"{fix}; drivers: {DRIVER_PAGE} (Ubuntu: sudo ubuntu-drivers install; then reboot)"
         return fix  # the rules' own fixes already say `source .../set_env.sh` for CANN

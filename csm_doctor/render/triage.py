@@ -77,7 +77,10 @@ def render_triage(facts: dict[str, Any], sources: list[dict[str, Any]], origin: 
         for line in fact_lines(facts):
             console.print(Text(f"  {line}"))
     if not findings:
-        console.print(Text("No known problem recognised (docs/triage.md lists what is).", style="dim"))
+        from csm_doctor import docs_url
+
+        console.print(Text(f"No known problem recognised ({docs_url('triage.md')} lists what is).",
+                           style="dim"))
     if redactions:
         removed = ", ".join(f"{r['count']} × {r['kind']}" for r in redactions)
         console.print(Text(f"Redacted from this output: {removed}.", style="dim"))
