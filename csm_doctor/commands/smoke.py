@@ -35,6 +35,8 @@ OFFICIAL_RECIPE = "csm-1b"
                    "--random-weights 50).")
 @click.option("--text", default="Hello from csm-doctor.", show_default=True,
               help="What CSM says (speaker 0).")
+@click.option("--repeats", type=click.IntRange(1, 20), default=3, show_default=True, metavar="N",
+              help="Timed generations after an untimed warm-up; the median one's RTF is reported.")
 @click.option("--timeout", type=float, default=900.0, show_default=True, metavar="SECONDS",
               help="Kill the run after this long (a download counts).")
 @click.option("-o", "--output", "--output-dir", "output_dir", default=None, metavar="DIR",
@@ -45,7 +47,7 @@ OFFICIAL_RECIPE = "csm-1b"
 @guarded
 def smoke(python: str | None, tiny: bool, random_weights: bool, repo: str | None,
           recipe_ref: str | None, model_id: str, device: str, dtype: str, max_frames: int | None,
-          text: str, timeout: float, output_dir: str | None, offline: bool, as_json: bool,
+          text: str, repeats: int, timeout: float, output_dir: str | None, offline: bool, as_json: bool,
           verbose: bool) -> int:
     """Generate speech with CSM on the best device here and judge the audio."""
     import os
@@ -58,7 +60,7 @@ def smoke(python: str | None, tiny: bool, random_weights: bool, repo: str | None
         python=os.path.abspath(python) if python else default_python(),
         kind=choose_kind(tiny, random_weights, repo, recipe_ref), model_id=model_id, repo=repo,
         device=device, dtype=dtype, max_frames=max_frames, timeout=timeout, output_dir=output_dir,
-        offline=offline, text=text)
+        offline=offline, text=text, repeats=repeats)
     from csm_doctor.commands.common import Verbosity
 
     with ProgressView(quiet=Verbosity.quiet) as progress:

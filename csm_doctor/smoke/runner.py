@@ -58,6 +58,7 @@ class SmokeOptions:
     offline: bool = False
     text: str = DEFAULT_TEXT
     speaker: int = 0
+    repeats: int = 3          # timed generations after an untimed warm-up; the median is reported
 
     @property
     def frames(self) -> int:
@@ -187,7 +188,7 @@ def run_smoke(options: SmokeOptions, progress: ProgressCallback | None = None) -
     config = {"kind": options.kind, "model_id": options.model_id, "repo": options.repo and
               str(Path(options.repo).resolve()), "device": options.device, "dtype": options.dtype,
               "max_frames": options.frames, "text": options.text, "speaker": options.speaker,
-              "wav_path": wav_path, "image": PLOT_IMAGE, "seed": 0}
+              "wav_path": wav_path, "image": PLOT_IMAGE, "seed": 0, "repeats": options.repeats}
     _remove_stale(wav_path)
     run = run_target(options.python, config, env, options.timeout, report)
     details: dict[str, Any] = {"notes": notes, "stderr_tail": run.stderr_tail[-20:]}
@@ -381,7 +382,8 @@ def _plot(payload: dict[str, Any], path: Path, details: dict[str, Any]) -> str |
         return None
     try:
         rate = audio.get("sample_rate") or 24000
-        return write_png(path, data, (audio.get("samples") or 0) / rate)
+        seconds = (audio.get("samples") or 0) / rate
+        return write_png(path, data, seconds, title=plot_title(payload, seconds))
     except Exception as exc:  # noqa: BLE001 - the picture is a courtesy, not the verdict
         details.setdefault("notes", []).append(f"could not draw {path}: {exc}")
         return None
@@ -394,6 +396,24 @@ def _remove_stale(path: str) -> None:
             stale.unlink()
         except OSError:
             pass
+
+
+def plot_title(payload: dict[str, Any], seconds: float) -> list[str]:
+    """The PNG's two title lines: what ran where, its speed, and what to expect from the sound."""
+    device = (payload.get("device") or {}).get("type") or "?"
+    kind = payload.get("kind")
+    model = {"tiny": "tiny random CSM", "random-weights": "CSM-1B size, random weights",
+             "official": "sesame/csm-1b (official repo)"}.get(kind, payload.get("model_id") or "CSM")
+    timings = payload.get("timings") or {}
+    generate = timings.get("generate")
+    rtf = f"RTF {generate / seconds:.2f}" if generate and seconds else "RTF ?"
+    runs = len(timings.get("generate_runs") or []) or 1
+    first = f"{model} on {device}, {payload.get('dtype') or '?'}, {rtf} (median of {runs})"
+    if kind in ("tiny", "random-weights"):
+        second = "random weights: noise is expected, not speech"
+    else:
+        second = "expect clear speech; noise or silence means a problem"
+    return [first, second]
 
 
 def target_details(payload: dict[str, Any]) -> dict[str, Any]:
