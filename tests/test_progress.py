@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from csm_doctor.render.progress import Ticker, byte_progress
+from csm_doctor.render.wrap import _words
 from csm_doctor.smoke.runner import _relay, download_line
 
 pty = pytest.importorskip("pty", reason="pseudo-terminals are POSIX only")
@@ -148,3 +149,64 @@ def test_slow_probes_say_they_are_still_working(monkeypatch):
     base.run_probes(probes, ctx)
     assert notes and all(p == ["slow-driver"] for _, p in notes)
     assert notes[0][0] >= 0.5
+
+
+# ------------------------------------------------------------------ narrow terminals
+
+def test_check_and_fix_at_60_columns_wrap_between_words_and_keep_commands_pasteable(
+        tmp_path: Path, cli_env: dict[str, str]):
+    """On a real 60-column terminal: no line is wider, words and quoted arguments stay whole,
+    continuation lines are indented, and a split command ends its lines with a backslash."""
+    import fcntl
+    import shlex
+    import struct
+    import termios
+    import venv
+
+    target = tmp_path / "venv"
+    venv.create(target, with_pip=False)
+
+    def run(*args: str) -> str:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 60, 0, 0))
+        env = {k: v for k, v in cli_env.items() if k != "COLUMNS"}
+        proc = subprocess.Popen([sys.executable, "-m", "csm_doctor", *args], stdin=slave,
+                                stdout=slave, stderr=slave, env={**env, "NO_COLOR": "1"},
+                                cwd=str(tmp_path), close_fds=True)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(master)
+        proc.wait(timeout=120)
+        return ANSI.sub("", b"".join(chunks).decode("utf-8", errors="replace")).replace("\r", "")
+
+    for args in (("check", "--offline", "--recipe", "csm-1b", "--python", str(target / "bin/python")),
+                 ("fix", "--dry-run", "--offline", "--installer", "pip", "--recipe", "csm-1b",
+                  "--python", str(target / "bin/python"))):
+        text = run(*args)
+        lines = [line for line in text.splitlines() if line.strip()]
+        # Wider only where one word (a path, a quoted argument) is wider than the terminal.
+        too_wide = [line for line in lines if len(line) > 60
+                    and len(_words(re.sub(r"^(?:\$|→|you:)\s+", "", line.strip())
+                                   .removesuffix(" \\").strip())) > 1]
+        assert lines and not too_wide, too_wide
+        assert "'silentcipher @ git+https://github.com/SesameAILabs/silentcipher@master'" in text
+        split = [i for i, line in enumerate(lines) if line.endswith(" \\")]
+        assert split, "a long command was not split"
+        for i in split:  # a continuation is indented, never at column 0
+            assert lines[i + 1].startswith("  ") and lines[i + 1].strip()
+        if args[0] == "fix":  # the split command still parses as one command
+            start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("$ "))
+            end = start
+            while lines[end].endswith(" \\"):
+                end += 1
+            joined = " ".join(line.strip().rstrip("\\").strip() for line in lines[start:end + 1])
+            words = shlex.split(joined[2:])
+            assert words[1:4] == ["-m", "pip", "install"] and words[0].endswith("/bin/python")

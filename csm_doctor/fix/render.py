@@ -18,11 +18,16 @@ def render_plan(plan: list[Action], header: list[str], stream: TextIO | None = N
                 note: str | None = None) -> None:
     from rich.text import Text
 
+    from csm_doctor.render import wrap
+
     stream = stream or sys.stdout
     sym = symbols_for(stream)
+    width = wrap.terminal_width(stream)
     console = make_console(writable(stream))
     for i, line in enumerate(header):
-        console.print(Text(line, style="bold" if i == 0 else "dim"))
+        lead = len(line) - len(line.lstrip(" "))
+        for part in wrap.prose(line, lead + 2, width, first=lead):
+            console.print(Text(part, style="bold" if i == 0 else "dim"))
     console.print()
     if not plan:
         console.print(Text(f"{sym['pass']} Nothing to fix: no failing check has a step to take.",
@@ -34,14 +39,25 @@ def render_plan(plan: list[Action], header: list[str], stream: TextIO | None = N
     for i, action in enumerate(plan, 1):
         line = Text(f"  {i:>2}. ")
         line.append(f"{action.kind:<11}", style="cyan" if action.runs else "yellow")
-        line.append(action.description)
+        described = wrap.prose(action.description, 17, width, first=17)
+        line.append(described[0])
         console.print(line)
+        for rest in described[1:]:
+            console.print(Text(rest))
         if action.command:
             prefix = "$" if action.runs else "you:"
-            console.print(Text(f"        {prefix} {action.command}", style="dim"))
+            lead = f"        {prefix} "
+            as_command = action.runs or wrap.looks_like_command(action.command)
+            shown = wrap.command(action.command, 8, width, first=len(lead)) if as_command \
+                else wrap.prose(action.command, len(lead), width)
+            console.print(Text(lead + shown[0], style="dim"))
+            for rest in shown[1:]:
+                console.print(Text(rest, style="dim"))
         if action.addresses:
             labels = ", ".join(dict.fromkeys(ref.label() for ref in action.addresses))
-            console.print(Text(f"        {'fixes' if action.runs else 'for'}: {labels}", style="dim"))
+            lead = f"        {'fixes' if action.runs else 'for'}: "
+            for j, part in enumerate(wrap.prose(labels, len(lead), width, first=len(lead))):
+                console.print(Text((lead if j == 0 else "") + part, style="dim"))
     if note:
         console.print()
         console.print(Text(note, style="yellow"))

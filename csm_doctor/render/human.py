@@ -59,15 +59,21 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
     stream = writable(stream)
     console = make_console(stream)
     python = facts.get("python") or {}
-    console.print(Text(f"csm-doctor · recipe {recipe.id}: {recipe.title}", style="bold"))
+    from csm_doctor.render import wrap
+
+    width = wrap.terminal_width(stream)
+    for part in wrap.prose(f"csm-doctor · recipe {recipe.id}: {recipe.title}", 2, width, first=0):
+        console.print(Text(part, style="bold"))
     if recipe_reason:
-        console.print(Text(f"  {recipe_reason}", style="dim"))
+        for part in wrap.prose(f"  {recipe_reason}", 4, width, first=0):
+            console.print(Text(part, style="dim"))
     target = python.get("executable") or "unknown interpreter"
     chosen = ((facts.get("doctor") or {}).get("target") or {})
     note = chosen.get("note")
-    console.print(Text(f"  environment under test: {target}" + (f" ({note})" if note else ""),
-                       style="yellow" if chosen.get("own_tool") and chosen.get("source") != "--python"
-                       else "dim"))
+    for part in wrap.prose(f"  environment under test: {target}" + (f" ({note})" if note else ""),
+                           4, width, first=0):
+        console.print(Text(part, style="yellow" if chosen.get("own_tool") and
+                           chosen.get("source") != "--python" else "dim"))
     console.print()
 
     groups = [(PROBE_GROUP, "csm-doctor probes")] + catalogue.groups
@@ -118,20 +124,31 @@ def _headline(members: list[Finding]) -> str:
 def render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose: bool) -> None:
     from rich.text import Text
 
+    from csm_doctor.render import wrap
+
+    width = wrap.terminal_width(console.file) if console.is_terminal else None
     status = finding.status.value
     line = Text("    ")
     line.append(f"{sym[status]} ", style=STYLE[status])
-    line.append(finding.title)
-    if verbose:
-        line.append(f"  [{finding.id}]", style="dim")
+    title = finding.title + (f"  [{finding.id}]" if verbose else "")
+    parts = wrap.prose(title, 6, width, first=4 + len(sym[status]) + 1)
+    line.append(parts[0])
     console.print(line)
+    for rest in parts[1:]:
+        console.print(Text(rest))
     for detail in finding.details:
-        console.print(Text(f"        {detail}", style="dim"))
+        for part in wrap.prose(f"        {detail}", 8, width, first=0):
+            console.print(Text(part, style="dim"))
     if verbose and finding.status in (Status.FAIL, Status.WARN) and finding.expected is not None:
         console.print(Text(f"        observed: {finding.observed!s}   expected: {finding.expected!s}",
                            style="dim"))
     if finding.fix and finding.status in (Status.FAIL, Status.WARN, Status.ERROR):
-        console.print(Text(f"      {sym['arrow']} {finding.fix}", style="cyan"))
+        lead = f"      {sym['arrow']} "
+        fix = str(finding.fix)
+        parts = wrap.command(fix, 6, width, first=len(lead)) if wrap.looks_like_command(fix) \
+            else wrap.prose(fix, 8, width, first=len(lead))
+        for j, part in enumerate(parts):
+            console.print(Text((lead if j == 0 else "") + part, style="cyan"))
 
 
 def _render_timings(console: Any, facts: dict[str, Any]) -> None:
