@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 import click
 
+from csm_doctor.render.verbosity import Verbosity, say  # click only: --help stays instant
+
 LEVELS = {
     "1": "static: read torch from its metadata, never import it",
     "2": "default: import torch in the target only when an accelerator is present",
@@ -59,13 +61,6 @@ def guarded(func: Callable[..., int]) -> Callable[..., None]:
     return wrapper
 
 
-class Verbosity:
-    """-v / -q of the running command (every command takes both: the contract)."""
-
-    verbose = False
-    quiet = False
-
-
 def verbosity_options(verbose_help: str | None = None) -> Callable[[Callable], Callable]:
     """Add -v/--verbose and -q/--quiet to a command.
 
@@ -91,12 +86,6 @@ def verbosity_options(verbose_help: str | None = None) -> Callable[[Callable], C
         return click.option("-v", "--verbose", is_flag=True,
                             help=verbose_help or "Say more on stderr.")(wrapper)
     return decorate
-
-
-def say(message: str) -> None:
-    """A progress note on stderr, unless -q."""
-    if not Verbosity.quiet:
-        click.echo(message, err=True)
 
 
 def complete_recipes(ctx: Any, param: Any, incomplete: str) -> list[str]:
@@ -128,7 +117,8 @@ def common_probe_options(func: Callable) -> Callable:
                      help="Interpreter of the environment under test (default: the activated "
                           "environment, else uv's project environment or a .venv here or "
                           "above, else csm-doctor's own)."),
-        click.option("--offline", is_flag=True, help="Do not contact the Hugging Face Hub."),
+        click.option("--offline", is_flag=True,
+                     help="Do not contact the Hugging Face Hub or the package indexes."),
         click.option("--level", type=click.Choice(sorted(LEVELS)), default="2",
                      help="How deep to probe torch: " + "; ".join(f"{k} = {v}"
                                                                  for k, v in LEVELS.items())),

@@ -64,7 +64,7 @@ def _say(message: str) -> None:
 
 def _note(message: str) -> None:
     """Progress, not an answer: dropped with -q."""
-    from csm_doctor.commands.common import say
+    from csm_doctor.render.verbosity import say
 
     say(message)
 
@@ -236,7 +236,7 @@ def _smoke_kind(opts: FixOptions, recipe: Any) -> str | None:
 def _apply_options(opts: FixOptions, installer: Any, take_snapshot: bool = True) -> ApplyOptions:
     from csm_doctor.fix.render import StepView
 
-    from csm_doctor.commands.common import Verbosity
+    from csm_doctor.render.verbosity import Verbosity
 
     human = not opts.as_json and not Verbosity.quiet
     view = StepView(live=not opts.verbose) if human else None
