@@ -37,13 +37,14 @@ def downloads_mode(facts: dict[str, Any], offline: bool, no_download: bool = Fal
 def plan_input(facts: dict[str, Any], recipe: Recipe, findings: list[Finding], installer: Installer,
                checkpoints: list[FileState], *, downloads: str = "on",
                profile: Path | None = None, run_system: bool = False,
-               get_uv: bool = False) -> PlanInput:
+               get_uv: bool = False, torch_index: str = "add") -> PlanInput:
     """The planner's input; root-ness and package managers come from the facts, so a replay
     prints what that machine would run."""
     return PlanInput(facts=facts, recipe=recipe, findings=findings, installer=installer,
                      checkpoints=checkpoints, downloads=downloads, profile=profile,
                      run_system=run_system, is_root=get_path(facts, "os.is_root") is True,
-                     package_managers=package_managers(facts), get_uv=get_uv)
+                     package_managers=package_managers(facts), get_uv=get_uv,
+                     torch_index=torch_index)
 
 
 def facts_checkpoints(recipe: Recipe, facts: dict[str, Any]) -> tuple[list[FileState], list[Finding]]:
