@@ -103,6 +103,11 @@ def attach(findings: Iterable[Any], plan: Iterable[_Step]) -> None:
         if getattr(finding.status, "value", finding.status) not in ("fail", "warn", "error"):
             continue
         mine = [s for s in steps if any(_same(ref, finding) for ref in s.addresses)]
+        moot = next((s for s in mine if _moot(s, finding)), None)
+        if moot is not None:  # the recipe cannot run here: said once, on the reasons
+            finding.remedy = Remedy((), moot.payload["moot"])
+            finding.fix = moot.payload["moot"]
+            continue
         commands = tuple(dict.fromkeys(s.command for s in mine if s.command and s.pasteable))
         # advice in words is the step's shown text; a command's step is described in words
         texts = [s.command if s.command and not s.pasteable else s.description for s in mine]
@@ -111,6 +116,13 @@ def attach(findings: Iterable[Any], plan: Iterable[_Step]) -> None:
         finding.remedy = Remedy(commands, text)
         if mine:
             finding.fix = text
+
+
+def _moot(step: Any, finding: Any) -> bool:
+    """A step that says the recipe cannot run, for a finding that is not one of its reasons."""
+    payload = getattr(step, "payload", None) or {}
+    reasons = payload.get("reasons")
+    return reasons is not None and [finding.id, finding.check, finding.subject] not in reasons
 
 
 def _same(ref: Any, finding: Any) -> bool:

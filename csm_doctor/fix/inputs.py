@@ -19,13 +19,12 @@ from csm_doctor.fix.installer import Installer
 from csm_doctor.fix.plan import PlanInput
 from csm_doctor.recipe import Recipe
 
-PACKAGE_MANAGERS = ("apt-get", "dnf", "brew", "winget")
-
 
 def package_managers(facts: dict[str, Any]) -> dict[str, str]:
     """The package managers the system probe found on PATH (absolute paths), from the facts."""
-    tools = get_path(facts, "tools") or {}
-    return {m: str(tools[m]) for m in PACKAGE_MANAGERS if isinstance(tools, dict) and tools.get(m)}
+    from csm_doctor.fix.system import managers_in
+
+    return managers_in(get_path(facts, "tools"))
 
 
 def downloads_mode(facts: dict[str, Any], offline: bool, no_download: bool = False) -> str:

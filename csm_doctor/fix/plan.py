@@ -26,7 +26,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from csm_doctor.facts import get_path
 from csm_doctor.findings import Finding, Status
 from csm_doctor.fix import actions as kinds
-from csm_doctor.fix.actions import Action, FindingRef, changes_gpu_settings, shell_join
+from csm_doctor.fix.actions import Action, FindingRef, changes_gpu_settings
 from csm_doctor.fix.download import FileState
 from csm_doctor.fix.installer import UV, Installer, get_uv_command
 from csm_doctor.fix.system import install_command as system_install
@@ -200,16 +200,19 @@ class _Planner:
         alt = recipe.alternatives[0] if recipe.alternatives else None
         # What would have been an install or a download is answered by the switch too.
         moot = [f for f in self.failing if f in reasons or f.id in INSTALL_IDS
-                or f.check in (*PACKAGE_CHECKS, "packages-conflicts", "checkpoint-files")]
+                or f.check in (*PACKAGE_CHECKS, "packages-conflicts", "checkpoint-files",
+                               "system-tools")]
+        said = {"reasons": [list(key(f)) for f in reasons],
+                "moot": f"not needed: {recipe.id} cannot run on this machine (see above)"}
         if alt is None:
             return Action(self._id(SWITCH), kinds.ADVICE,
                           f"{recipe.id} cannot run on this machine ({why}): nothing to install",
-                          self._take(moot), runs=False, shown=None, is_command=False)
+                          self._take(moot), runs=False, shown=None, is_command=False, payload=said)
         return Action(self._id(SWITCH), kinds.ADVICE,
                       f"{recipe.id} cannot run on this machine ({why}): nothing is installed for it; "
-                      f"the {alt.recipe} recipe can run here ({alt.when})",
+                      f"the {alt.recipe} recipe can run here",
                       self._take(moot), runs=False,
-                      shown=switch_recipe_command(alt.recipe, self.shell))
+                      shown=switch_recipe_command(alt.recipe, self.shell), payload=said)
 
     def _no_pin_covers(self, gpu_name: str | None) -> bool:
         """Whether no build of the recipe's torch pin has kernels for this GPU (the tables know)."""
@@ -523,7 +526,8 @@ class _Planner:
 
     def _system_tools(self) -> list[Action]:
         out = []
-        for f in self.failing:
+        optional = [f for f in self.inp.findings if f.status is Status.WARN and f.check == "system-tools"]
+        for f in [*self.failing, *optional]:  # an optional tool is shown, never installed
             if f.check != "system-tools" or not f.subject or key(f) in self.handled:
                 continue
             command = system_install(f.subject, self.os_name, self._fact("os.distro.id"),
@@ -532,12 +536,15 @@ class _Planner:
                 continue
             may_run = not command.needs_root or self.inp.is_root
             note = f" ({command.note})" if command.note else ""
-            if self.inp.run_system and may_run and command.manager in self.inp.package_managers:
+            if self.inp.run_system and may_run and command.manager in self.inp.package_managers \
+                    and f.status is Status.FAIL:
                 out.append(Action(self._id(f"system-{f.subject}"), kinds.SYSTEM,
                                   f"install {f.subject} with {command.manager}{note}",
                                   self._take([f]), argv=command.argv))
                 continue
-            if command.needs_root and not self.inp.is_root:
+            if f.status is Status.WARN:
+                why = "optional for this recipe: csm-doctor leaves it to you"
+            elif command.needs_root and not self.inp.is_root:
                 why = "it needs root: run it yourself (csm-doctor never runs sudo)"
             else:
                 why = "--run-system runs it"
