@@ -35,6 +35,7 @@ class Remedy:
 
     commands: tuple[str, ...] = ()
     text: str = ""
+    shell: str = "posix"  # how the commands are quoted; human output wraps POSIX ones only
 
     def to_json(self) -> dict[str, Any]:
         return {"commands": list(self.commands), "text": self.text}
@@ -113,7 +114,8 @@ def attach(findings: Iterable[Any], plan: Iterable[_Step]) -> None:
         texts = [s.command if s.command and not s.pasteable else s.description for s in mine]
         texts = [t for t in texts if t]
         text = "; then ".join(dict.fromkeys(texts)) if texts else (finding.fix or "")
-        finding.remedy = Remedy(commands, text)
+        shell = next((getattr(s, "shell", "posix") for s in mine), "posix")
+        finding.remedy = Remedy(commands, text, shell)
         if mine:
             finding.fix = text
 

@@ -170,8 +170,11 @@ def render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose:
             for j, part in enumerate(parts):
                 console.print(Text((lead if j == 0 else "") + part, style="cyan"))
         for command in remedy.commands if remedy is not None else ():
-            # one line, never ` \`-wrapped: the continuation is POSIX-only (cmd uses ^, PowerShell `)
-            console.print(Text(f"        $ {command}", style="cyan", no_wrap=True, overflow="ignore"))
+            # ` \` continuations are POSIX: a cmd/PowerShell command stays on one line
+            parts = wrap.command(command, 8, width, first=10) if remedy.shell == "posix" else [command]
+            for j, part in enumerate(parts):
+                console.print(Text(("        $ " if j == 0 else "") + part, style="cyan",
+                                   no_wrap=True, overflow="ignore"))
 
 
 def _render_timings(console: Any, facts: dict[str, Any]) -> None:
