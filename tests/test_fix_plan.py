@@ -289,7 +289,8 @@ def test_a_facts_file_knows_only_what_its_cache_flags_say():
     recipe = load_recipe("csm-1b")
     facts = machine(hf={"repos": {"sesame/csm-1b": {"state": "granted", "cached": False}}})
     states = {(s.repo, s.state) for s in facts_state(recipe.checkpoints, facts)}
-    assert states == {("sesame/csm-1b", "missing"), ("kyutai/moshiko-pytorch-bf16", "unknown")}
+    assert states == {("sesame/csm-1b", "missing"), ("kyutai/moshiko-pytorch-bf16", "unknown"),
+                      ("meta-llama/Llama-3.2-1B", "unknown")}
 
 
 def test_an_unsupported_python_stops_package_steps():

@@ -201,3 +201,19 @@ def test_check_json_remedies_hold_the_commands_fix_runs(run_cli, tmp_path):
                     for c in f["remedy"]["commands"]]
         assert step["command"] in commands
     assert all(set(f["remedy"]) == {"commands", "text"} for f in check["findings"])
+
+
+@pytest.mark.parametrize("recipe,needs", [
+    ("csm-1b", "OFFICIAL_NEEDS"),
+    ("csm-1b-transformers", "TRANSFORMERS_FILES"),
+])
+def test_fix_downloads_every_file_smoke_needs(recipe, needs):
+    from csm_doctor.smoke import hub
+
+    files = {(e["repo"], f) for e in load_recipe(recipe).checkpoints for f in e["files"]}
+    wanted = getattr(hub, needs)
+    if needs == "TRANSFORMERS_FILES":
+        wanted = (("sesame/csm-1b", wanted),)
+    for repo, groups in wanted:
+        for group in groups:
+            assert any((repo, name) in files for name in group), (recipe, repo, group)
