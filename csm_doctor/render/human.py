@@ -195,6 +195,8 @@ def _render_summary(console: Any, findings: list[Finding], problem_groups: int,
                     sym: dict[str, str]) -> None:
     from rich.text import Text
 
+    from csm_doctor.render import wrap
+
     fails = sum(1 for f in findings if f.status is Status.FAIL)
     warns = sum(1 for f in findings if f.status is Status.WARN)
     errors = sum(1 for f in findings if f.status is Status.ERROR)
@@ -206,6 +208,9 @@ def _render_summary(console: Any, findings: list[Finding], problem_groups: int,
                                    f"{warns} warning{'s' * (warns != 1)}" if warns else "",
                                    f"{errors} could not be checked" if errors else "") if x)
     style = "red" if fails else "yellow"
-    console.print(Text(f"{sym['warn']} csm-doctor found issues in {problem_groups} "
-                       f"group{'s' * (problem_groups != 1)}: {counts}.", style=style))
+    width = wrap.terminal_width(console.file) if console.is_terminal else None
+    line = (f"{sym['warn']} csm-doctor found issues in {problem_groups} "
+            f"group{'s' * (problem_groups != 1)}: {counts}.")
+    for part in wrap.prose(line, 2, width, first=0):
+        console.print(Text(part, style=style))
     console.print(Text("  Run with -v for every check, or --json for scripts.", style="dim"))
