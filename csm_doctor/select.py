@@ -26,22 +26,17 @@ class Selection:
 
 def _unsupported_gpus(facts: dict[str, Any], official: Any) -> list[tuple[str, str]]:
     """GPUs (name, capability) that no CUDA build of the official torch pin covers."""
-    from csm_doctor.knowledge import capability_arch
-    from csm_doctor.knowledge.tables import (
-        compute_capability_for_name,
-        torch_supports_gpu,
-    )
+    from csm_doctor.knowledge.tables import compute_capability_for_name, torch_runs_on_gpu
 
     out = []
     for gpu in get_path(facts, "nvidia.gpus") or []:
         name = gpu.get("name") or "NVIDIA GPU"
         capability = gpu.get("compute_capability") or compute_capability_for_name(name)
-        if not capability or not official.torch_version:
+        if not capability or not official.torch_version or not official.torch_variants:
             continue
-        verdicts = [torch_supports_gpu(official.torch_version, v, capability)
-                    for v in official.torch_variants]
-        if verdicts and all(v is False for v in verdicts):
-            out.append((name, capability_arch(capability) or capability))
+        verdict = torch_runs_on_gpu(official.torch_version, official.torch_variants, capability)
+        if verdict.runs is False:
+            out.append((name, verdict.arch or capability))
     return out
 
 

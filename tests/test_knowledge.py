@@ -406,3 +406,30 @@ def test_unknown_cuda_major_and_os():
     assert t.compute_capability_for_name("NVIDIA A10G") is None  # not on NVIDIA's pages
     assert t.architecture_name("8.8") is None
     assert t.torch_variants("2.15.0") == []
+
+
+# ---------------------------------------------------------------------------- the one verdict
+
+def test_torch_runs_on_gpu_one_build_a_recipes_choices_and_an_unknown_build() -> None:
+    from csm_doctor.knowledge.tables import torch_runs_on_gpu
+
+    # an installed build: torch 2.4.0+cu124 has no sm_120 kernels, 2.7.0+cu128 has
+    assert torch_runs_on_gpu("2.4.0", "cu124", "12.0").runs is False
+    assert torch_runs_on_gpu("2.7.0", "cu128", "12.0").runs is True
+    # a recipe's choices: any build that runs is enough
+    assert torch_runs_on_gpu("2.7.0", ["cu118", "cu128"], "12.0").runs is True
+    assert torch_runs_on_gpu("2.4.0", ["cu124", "cu121", "cu118"], "12.0").runs is False
+    # the installed build unknown (pip freeze '2.4.0'): every CUDA variant of 2.4 agrees
+    assert torch_runs_on_gpu("2.4.0", None, "12.0").runs is False
+    assert torch_runs_on_gpu("2.4.0", None, "8.6").runs is True
+    # torch's own arch list wins over the table; same-major older cubins count
+    verdict = torch_runs_on_gpu("2.4.0", "cu124", "8.9", arch_list=["sm_80", "sm_86"])
+    assert (verdict.runs, verdict.arch, verdict.source) == (True, "sm_89", "torch's arch list")
+    assert torch_runs_on_gpu("2.4.0", "cu124", "12.0", arch_list=["sm_90"]).runs is False
+    assert torch_runs_on_gpu("2.4.0", "cu124", "12.0", arch_list=["sm_90", "compute_90"]).runs is True
+    # unknown input: None, never an exception
+    assert torch_runs_on_gpu("9.9.0", "cu999", "12.0").runs is None
+    assert torch_runs_on_gpu("2.4.0", "cu124", "not a capability").runs is None
+    # the driver half of the question, for the build's CUDA
+    assert torch_runs_on_gpu("2.4.0", "cu124", "8.6", driver="470.57.02").driver == "no"
+    assert torch_runs_on_gpu("2.4.0", "cu124", "8.6", driver="550.54.14").driver == "yes"

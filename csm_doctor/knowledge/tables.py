@@ -16,7 +16,8 @@ import copy
 import functools
 import re
 from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 from csm_doctor.knowledge import base_release, parse_version, variant_cuda
 
@@ -273,6 +274,76 @@ def torch_supports_gpu(torch_version: str, variant: str, compute_capability: str
     if entry is None or cc is None or not entry.get("archs"):
         return None
     return _archs_cover(list(entry.get("archs")), list(entry.get("ptx") or []), cc)
+
+
+def _kernels_cover(arch_list: list[str], cc: tuple[int, int]) -> bool:
+    """torch.cuda.get_arch_list() entries ('sm_86', 'compute_90') against a capability."""
+    cubins = [a for a in arch_list if str(a).strip().lower().startswith("sm_")]
+    ptx = [str(a).strip().lower().replace("compute_", "sm_") for a in arch_list
+           if str(a).strip().lower().startswith("compute_")]
+    return _archs_cover(cubins, ptx, cc)
+
+
+@dataclass(frozen=True)
+class GpuVerdict:
+    """The answer to "does torch X (build Y) run on GPU Z", with what it was judged from.
+
+    `runs` is True / False / None (unknown); `kernels` the sm_XY list consulted (empty when
+    none was known); `source` says where that list came from; `driver` is driver_supports_cuda's
+    answer for the build's CUDA ('yes', 'minor-compat', 'no', None when not asked or unknown).
+    """
+
+    runs: bool | None
+    arch: str | None
+    kernels: tuple[str, ...] = ()
+    source: str = "the torch build table"
+    driver: str | None = None
+
+
+def torch_runs_on_gpu(torch_version: str | None, build: str | Sequence[str] | None,
+                      compute_capability: str | None, *, arch_list: Sequence[str] | None = None,
+                      driver: str | None = None, os_name: str | None = None) -> GpuVerdict:
+    """The one answer to "does torch X (build Y) run on GPU Z": kernels for its architecture,
+    and (when `driver` is given) whether the driver runs the build's CUDA.
+
+    `build` is one variant ('cu124': an installed build), a sequence of variants (a recipe's
+    choices: True when any of them runs, False when none does), or None (the installed build is
+    not known, as with a plain '2.4.0' from pip freeze: every CUDA variant of the release must
+    agree). `arch_list` (torch.cuda.get_arch_list() of the installed build) wins over the table.
+    Rules, recipe selection and triage all ask this; never raises.
+    """
+    cc = _cc(compute_capability)
+    arch = f"sm_{cc[0]}{cc[1]}" if cc else None
+    if cc is None:
+        return GpuVerdict(None, arch)
+    if arch_list:
+        kernels = tuple(str(a) for a in arch_list)
+        return GpuVerdict(_kernels_cover(list(kernels), cc), arch, kernels,
+                          "torch's arch list", _driver_for(build, driver, os_name))
+    if not torch_version:
+        return GpuVerdict(None, arch)
+    if isinstance(build, str):
+        entry = _variant(torch_version, build)
+        kernels = tuple(entry.get("archs") or ()) if entry else ()
+        return GpuVerdict(torch_supports_gpu(torch_version, build, compute_capability), arch,
+                          kernels, driver=_driver_for(build, driver, os_name))
+    choices = list(build) if build is not None else \
+        [n for n in torch_variants(torch_version) if n.startswith("cu")]
+    answers = [torch_supports_gpu(torch_version, v, compute_capability) for v in choices]
+    if build is None:
+        runs = answers[0] if answers and len(set(answers)) == 1 else None
+    elif any(a is True for a in answers):
+        runs = True
+    else:
+        runs = False if answers and all(a is False for a in answers) else None
+    return GpuVerdict(runs, arch)
+
+
+def _driver_for(build: Any, driver: str | None, os_name: str | None) -> str | None:
+    cuda = variant_cuda(build) if isinstance(build, str) else None
+    if not (driver and cuda):
+        return None
+    return driver_supports_cuda(driver, cuda, os_name or "linux")
 
 
 def best_variant(torch_version: str, driver: str | None, compute_capability: str | None,

@@ -343,13 +343,9 @@ def _gpus(facts: dict[str, Any]) -> list[tuple[str, str]]:
 def _torch_runs_on(version: str, variant: str | None, capability: str) -> bool | None:
     """Whether this torch build has kernels for the GPU; every variant of the release if the
     build's variant is unknown (a plain "2.4.0" from pip freeze)."""
-    from csm_doctor.knowledge.tables import torch_supports_gpu, torch_variants
+    from csm_doctor.knowledge.tables import torch_runs_on_gpu
 
-    if variant:
-        return torch_supports_gpu(version, variant, capability)
-    answers = {torch_supports_gpu(version, name, capability) for name in torch_variants(version)
-               if name.startswith("cu")}
-    return answers.pop() if len(answers) == 1 else None
+    return torch_runs_on_gpu(version, variant or None, capability).runs
 
 
 def arch_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
