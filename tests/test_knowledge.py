@@ -5,6 +5,7 @@ pytorch RELEASE.md and build scripts, the triton-windows README, Ascend's releas
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -433,3 +434,83 @@ def test_torch_runs_on_gpu_one_build_a_recipes_choices_and_an_unknown_build() ->
     # the driver half of the question, for the build's CUDA
     assert torch_runs_on_gpu("2.4.0", "cu124", "8.6", driver="470.57.02").driver == "no"
     assert torch_runs_on_gpu("2.4.0", "cu124", "8.6", driver="550.54.14").driver == "yes"
+
+
+# ---------------------------------------------------------------------------- broken tables
+
+def _broken_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    """A copy of the shipped tables with one line of `name` changed."""
+    import shutil
+
+    from csm_doctor.knowledge.tables import knowledge_dir
+
+    target = tmp_path / "knowledge"
+    shutil.copytree(knowledge_dir(), target)
+    path = target / f"{name}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return target
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_the_shipped_tables_fit_their_shapes() -> None:
+    from csm_doctor.knowledge.tables import validate_tables
+
+    validate_tables()  # raises on the first table that does not fit
+
+
+def test_a_broken_table_is_an_input_error_with_file_and_line(tmp_path: Path) -> None:
+    from csm_doctor.errors import InputError
+    from csm_doctor.knowledge.tables import validate_tables
+
+    # an arch list written as one string: before, every verdict of torch 2.4 became "unknown"
+    directory = _broken_copy(tmp_path, "torch-releases", "archs: [sm_50, sm_60, sm_70, sm_75, sm_80, sm_86, sm_90]",
+                             "archs: 'sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90'")
+    with pytest.raises(InputError) as caught:
+        validate_tables(directory)
+    path = directory / "torch-releases.yaml"
+    problem = caught.value.problems[0]
+    assert caught.value.filename == str(path)
+    assert problem.line == _line_of(path, "archs: 'sm_50 sm_60")
+    assert "archs" in (problem.key or "") and "a list" in problem.message
+
+
+def test_a_table_that_is_not_yaml_or_misses_a_key_names_its_line(tmp_path: Path) -> None:
+    from csm_doctor.errors import InputError
+    from csm_doctor.knowledge.tables import validate_tables
+
+    directory = _broken_copy(tmp_path, "cuda-drivers", "windows_na_policy: branch",
+                             "windows_na_policy: [branch")
+    with pytest.raises(InputError) as caught:
+        validate_tables(directory)
+    assert caught.value.filename == str(directory / "cuda-drivers.yaml")
+    assert caught.value.problems[0].line is not None
+
+    directory = _broken_copy(tmp_path / "b", "gpu-architectures", "pattern:", "patern:")
+    with pytest.raises(InputError) as caught:
+        validate_tables(directory)
+    keys = [p.key or "" for p in caught.value.problems]
+    assert any("patern" in k for k in keys) and any(k.endswith(".pattern") for k in keys)
+
+
+def test_check_exits_2_on_a_broken_shipped_table(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from csm_doctor import cli
+    from csm_doctor.knowledge import tables
+
+    directory = _broken_copy(tmp_path, "triton-windows", 'min_cc: "12.0"', "min_cc: twelve")
+    monkeypatch.setattr(tables, "knowledge_dir", lambda: directory)
+    tables._load.cache_clear()
+    try:
+        facts = Path(__file__).parent / "fixtures/facts/h100-driver-550-csm-ready.json"
+        result = CliRunner().invoke(cli.main, ["check", "--facts", str(facts)])
+    finally:
+        tables._load.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert f"{directory / 'triton-windows.yaml'}:{_line_of(directory / 'triton-windows.yaml', 'min_cc: twelve')}" \
+        in result.output

@@ -5,9 +5,10 @@ new driver or torch release is a data change with a test, not a code change. Thi
 reads them and answers the questions the rules ask: which driver a CUDA release needs, which
 torch build fits a driver and a GPU, which triton a torch pins, which torch_npu goes with a CANN.
 
-Every function here answers "don't know" (None, or an empty list) for inputs it cannot read or
-that the tables do not cover, and never raises: a doctor that crashes on an unusual driver
-string diagnoses nothing.
+Every question here answers "don't know" (None, or an empty list) for inputs it cannot read or
+that the tables do not cover, and never raises on them: a doctor that crashes on an unusual
+driver string diagnoses nothing. A table that is itself broken is different: it is an
+InputError with file:line at load (`read_table`, `validate_tables`).
 """
 
 from __future__ import annotations
@@ -33,19 +34,48 @@ def knowledge_dir() -> Path:
     return data_dir("knowledge")
 
 
+def read_table(path: Path, name: str) -> dict[str, Any]:
+    """One table file, validated against its shape (knowledge/schema.py).
+
+    Raises InputError with file:line:key for a table that is missing, not YAML, or not the
+    shape the questions below rely on: a broken table must stop the run, not turn verdicts
+    into "unknown". yaml is imported here, not at module import, so `--help` stays instant.
+    """
+    from csm_doctor.errors import InputError, Problem
+    from csm_doctor.knowledge.schema import SHAPES
+    from csm_doctor.shapes import ShapeProblem
+    from csm_doctor.yamlpos import format_path, line_for, load_yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError.single(str(path), f"cannot read the knowledge table: {exc}") from None
+    data, lines = load_yaml(text, str(path))
+    problems: list[ShapeProblem] = []
+    checked = SHAPES[name].check(data, (), problems)
+    if problems:
+        raise InputError(str(path), [Problem(p.message, format_path(p.path) or None,
+                                             line_for(lines, p.path)) for p in problems])
+    return checked
+
+
+def validate_tables(directory: Path | None = None) -> None:
+    """Read every table in `directory` (default: the shipped one); InputError on the first broken one.
+
+    The catalogue calls this when it loads, so a broken table is exit 2 before any rule runs
+    (inside a rule the evaluator would turn the error into one `error` finding).
+    """
+    for name in TABLES:
+        if directory is None:
+            _load(name)
+        else:
+            read_table(Path(directory) / f"{name}.yaml", name)
+
+
 @functools.lru_cache(maxsize=16)
 def _load(name: str) -> dict[str, Any]:
-    """One table, parsed once per process; {} when the file is missing or unreadable.
-
-    yaml is imported here, not at module import, so `csm-doctor --help` does not pay for it.
-    """
-    import yaml
-    path = knowledge_dir() / f"{name}.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """One shipped table, validated and parsed once per process."""
+    return read_table(knowledge_dir() / f"{name}.yaml", name)
 
 
 def load_table(name: str) -> dict[str, Any]:
