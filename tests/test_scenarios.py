@@ -392,3 +392,25 @@ def test_cpu_only_linux_is_pointed_at_the_cpu_wheels():
     torch = next(f for f in judge(facts, "csm-1b-transformers")
                  if f.id == "package-missing" and f.subject == "torch")
     assert torch.fix.endswith("--index-url https://download.pytorch.org/whl/cpu")
+
+
+def test_windows_blackwell_with_triton_windows_31_is_judged_by_the_gpu_table():
+    """triton-windows 3.1 (torch 2.4's pair) has no sm_120 support: the table's limit is judged."""
+    blackwell = {"index": 0, "name": "NVIDIA GeForce RTX 5090", "memory_total_mib": 32607,
+                 "memory_free_mib": 31000, "compute_capability": "12.0", "bus_id": "00000000:01:00.0"}
+    packages = {k: v for k, v in BASE["packages"].items() if k != "triton"}
+    windows = {"name": "windows", "release": "11", "version": "10.0.26100", "distro": None}
+    findings = judge(machine(os=windows, packages={**packages, "triton-windows": "3.1.0.post17"},
+                             nvidia={"driver_version": "576.02", "cuda_version": "12.9",
+                                     "gpus": [blackwell]}), "csm-1b-transformers")
+    tw = [f for f in findings if f.check == "triton-windows-gpu"]
+    assert [(f.id, f.status) for f in tw] == [("triton-version-mismatch", Status.FAIL)]
+    assert "Triton >= 3.3" in tw[0].title
+    findings = judge(machine(os=windows, packages={**packages, "triton-windows": "3.3.1.post19"},
+                             nvidia={"driver_version": "576.02", "cuda_version": "12.9",
+                                     "gpus": [blackwell]}), "csm-1b-transformers")
+    assert {f.status for f in findings if f.check == "triton-windows-gpu"} == {Status.PASS}
+    # the H100 of the base machine with the same 3.1 build is supported; Linux skips it
+    findings = judge(machine(os=windows, packages={**packages, "triton-windows": "3.1.0.post17"}))
+    assert {f.status for f in findings if f.check == "triton-windows-gpu"} == {Status.PASS}
+    assert {f.status for f in judge(BASE) if f.check == "triton-windows-gpu"} == {Status.SKIP}

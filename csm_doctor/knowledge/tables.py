@@ -485,6 +485,21 @@ def linux_triton_for_torch(torch_version: str) -> str | None:
     return str(line).split(";", 1)[0].strip()
 
 
+def _triton_gpu_rule(cc: tuple[int, int]) -> dict[str, Any] | None:
+    for rule in _load("triton-windows").get("gpu_support") or []:
+        low, high = _cc(rule.get("min_cc")), _cc(rule.get("max_cc"))
+        if low is not None and high is not None and low <= cc <= high:
+            return rule
+    return None
+
+
+def triton_windows_gpu_note(compute_capability: str) -> str | None:
+    """The README's line on this GPU generation ('RTX 50xx / Blackwell consumer: Triton >= 3.3, ...')."""
+    cc = _cc(compute_capability)
+    rule = _triton_gpu_rule(cc) if cc else None
+    return str(rule["note"]) if rule and rule.get("note") else None
+
+
 def triton_windows_supports_gpu(triton_version: str, compute_capability: str) -> bool | None:
     """Whether this triton-windows version supports the GPU (sm_120 needs ≥3.3, Turing ≤3.2)."""
     cc = _cc(compute_capability)
@@ -492,10 +507,7 @@ def triton_windows_supports_gpu(triton_version: str, compute_capability: str) ->
     if cc is None or triton is None:
         return None
     minor = parse_version(".".join(str(p) for p in (triton.release + (0,))[:2]))
-    for rule in _load("triton-windows").get("gpu_support") or []:
-        low, high = _cc(rule.get("min_cc")), _cc(rule.get("max_cc"))
-        if low is None or high is None or not low <= cc <= high:
-            continue
+    for rule in [r for r in [_triton_gpu_rule(cc)] if r]:
         if rule.get("supported") is False:
             return False
         if rule.get("min_triton") and minor < parse_version(str(rule["min_triton"])):

@@ -89,3 +89,34 @@ def package_conflicts(ctx: RuleContext) -> Iterable[Finding]:
         else:
             yield ctx.passed(f"no {', '.join(pkg.conflicts)} beside {pkg.name}", id=pkg.missing_id,
                              subject=pkg.name)
+
+
+@rule("triton_windows_gpu")
+def triton_windows_gpu(ctx: RuleContext) -> Iterable[Finding]:
+    """The installed triton-windows against the GPU: Blackwell needs ≥ 3.3, Turing ≤ 3.2."""
+    from csm_doctor.knowledge.tables import triton_windows_gpu_note, triton_windows_supports_gpu
+    from csm_doctor.rules.nvidia import gpu_capability
+
+    installed = ctx.need("packages")
+    version = installed.get("triton-windows")
+    if ctx.os_name != "windows" or not version:
+        yield ctx.skipped("triton-windows is not installed" if ctx.os_name == "windows"
+                          else "triton-windows is for Windows only")
+        return
+    gpus = ctx.fact("nvidia.gpus", [])
+    if not gpus:
+        yield ctx.skipped("no NVIDIA GPU to compile for")
+        return
+    for gpu in gpus:
+        name, capability = gpu.get("name") or "NVIDIA GPU", gpu_capability(gpu)
+        verdict = triton_windows_supports_gpu(version, capability) if capability else None
+        note = triton_windows_gpu_note(capability) if capability else None
+        if verdict is None:
+            yield ctx.skipped(f"{name}: triton-windows' support for it is not known", subject=name)
+        elif verdict:
+            yield ctx.passed(f"triton-windows {version} supports {name} (compute capability "
+                             f"{capability})", subject=name, observed=version)
+        else:
+            yield ctx.failed(f"triton-windows {version} cannot compile for {name} (compute "
+                             f"capability {capability})" + (f": {note}" if note else ""),
+                             subject=name, observed=version, expected=note)
