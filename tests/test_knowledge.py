@@ -501,16 +501,19 @@ def test_check_exits_2_on_a_broken_shipped_table(tmp_path: Path, monkeypatch) ->
     from click.testing import CliRunner
 
     from csm_doctor import cli
+    from csm_doctor.catalogue import shipped_catalogue
     from csm_doctor.knowledge import tables
 
     directory = _broken_copy(tmp_path, "triton-windows", 'min_cc: "12.0"', "min_cc: twelve")
     monkeypatch.setattr(tables, "knowledge_dir", lambda: directory)
     tables._load.cache_clear()
+    shipped_catalogue.cache_clear()  # the catalogue validates the tables when it loads
     try:
         facts = Path(__file__).parent / "fixtures/facts/h100-driver-550-csm-ready.json"
         result = CliRunner().invoke(cli.main, ["check", "--facts", str(facts)])
     finally:
         tables._load.cache_clear()
+        shipped_catalogue.cache_clear()
     assert result.exit_code == 2, result.output
     assert f"{directory / 'triton-windows.yaml'}:{_line_of(directory / 'triton-windows.yaml', 'min_cc: twelve')}" \
         in result.output

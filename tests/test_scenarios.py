@@ -414,3 +414,43 @@ def test_windows_blackwell_with_triton_windows_31_is_judged_by_the_gpu_table():
     findings = judge(machine(os=windows, packages={**packages, "triton-windows": "3.1.0.post17"}))
     assert {f.status for f in findings if f.check == "triton-windows-gpu"} == {Status.PASS}
     assert {f.status for f in judge(BASE) if f.check == "triton-windows-gpu"} == {Status.SKIP}
+
+
+def _ascend_29(**ascend: Any) -> dict[str, Any]:
+    """An Ascend host as csm-1b-ascend wants it: CANN 8.5.0 with torch 2.9.0 + torch_npu 2.9.0."""
+    facts = ascend_machine(cann_version="8.5.0", **ascend)
+    facts["packages"].update({"torch": "2.9.0", "torch-npu": "2.9.0"})
+    return facts
+
+
+def test_cann_not_sourced_explains_the_torch_npu_import_error():
+    """check uses triage's causes relation: torch_npu's libhccl.so error is under its root cause,
+    not a torch-npu-version-mismatch of its own advising to reinstall a matching torch_npu."""
+    from csm_doctor.render.human import render_check
+    import io
+
+    facts = _ascend_29(env_sourced=False)
+    facts["torch"]["npu_import_error"] = ("ImportError: libhccl.so: cannot open shared object "
+                                          "file: No such file or directory")
+    findings = judge(facts, "csm-1b-ascend")
+    root = [f for f in findings if f.id == "npu-driver-missing" and f.status is Status.FAIL]
+    npu = [f for f in findings if f.id == "torch-npu-version-mismatch" and f.status is Status.FAIL]
+    assert len(root) == 1 and len(npu) == 1
+    assert npu[0].explained_by == "npu-driver-missing" and npu[0].fix is None
+    assert npu[0].to_json()["explained_by"] == "npu-driver-missing"
+    assert "explained_by" not in root[0].to_json()
+    assert exit_code_for(findings) == 1  # a failing finding still fails
+    out = io.StringIO()
+    render_check(findings, facts, load_recipe("csm-1b-ascend"), shipped_catalogue(), stream=out)
+    lines = out.getvalue().splitlines()
+    at_root = next(i for i, line in enumerate(lines) if root[0].title in line)
+    at_npu = next(i for i, line in enumerate(lines) if "libhccl.so" in line)
+    assert at_npu > at_root and len(lines[at_npu]) - len(lines[at_npu].lstrip()) > \
+        len(lines[at_root]) - len(lines[at_root].lstrip())
+    assert "reinstall" not in out.getvalue() and "install the torch_npu" not in out.getvalue()
+    # sourced: the same import error stands on its own, with its own fix
+    facts = _ascend_29()
+    facts["torch"]["npu_import_error"] = "ImportError: libhccl.so: cannot open shared object file"
+    npu = [f for f in judge(facts, "csm-1b-ascend") if f.id == "torch-npu-version-mismatch"
+           and f.status is Status.FAIL]
+    assert npu and npu[0].explained_by is None

@@ -72,8 +72,9 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
     groups += [(g, EXTRA_GROUPS.get(g, g)) for g in dict.fromkeys(f.group for f in findings)
                if g not in known]  # findings from beyond the catalogue (smoke, checkpoints)
     problem_groups = 0
+    consequences = _consequences(findings)
     for group_id, title in groups:
-        members = [f for f in findings if f.group == group_id]
+        members = [f for f in findings if f.group == group_id and not f.explained_by]
         if not members:
             continue
         shown = worst = worst_status(members) or Status.SKIP
@@ -92,6 +93,8 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
             if finding.status in (Status.PASS, Status.SKIP) and not verbose:
                 continue
             render_finding(console, finding, sym, verbose)
+            for consequence in consequences.pop(finding.id, []):
+                render_finding(console, consequence, sym, verbose, indent="      ")
     if verbose:
         _render_timings(console, facts)
     console.print()
@@ -112,18 +115,28 @@ def _headline(members: list[Finding]) -> str:
     return passes[0] if len(passes) == 1 else f"{len(passes)} checks passed"
 
 
-def render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose: bool) -> None:
+def _consequences(findings: list[Finding]) -> dict[str, list[Finding]]:
+    """Findings a present root cause explains, by the root's id: shown under the root."""
+    out: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.explained_by:
+            out.setdefault(finding.explained_by, []).append(finding)
+    return out
+
+
+def render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose: bool,
+                   indent: str = "") -> None:
     from rich.text import Text
 
     status = finding.status.value
-    line = Text("    ")
+    line = Text("    " + indent)
     line.append(f"{sym[status]} ", style=STYLE[status])
     line.append(finding.title)
     if verbose:
         line.append(f"  [{finding.id}]", style="dim")
     console.print(line)
     for detail in finding.details:
-        console.print(Text(f"        {detail}", style="dim"))
+        console.print(Text(f"        {indent}{detail}", style="dim"))
     if verbose and finding.status in (Status.FAIL, Status.WARN) and finding.expected is not None:
         console.print(Text(f"        observed: {finding.observed!s}   expected: {finding.expected!s}",
                            style="dim"))
