@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from csm_doctor.findings import Finding
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 from csm_doctor.rules.nvidia import visible_gpus
 
 # Docker's default /dev/shm is 64 MB; PyTorch's DataLoader workers pass batches through it

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from csm_doctor.findings import Finding
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 
 def _family_gate(ctx: RuleContext) -> tuple[bool, str]:
@@ -35,7 +35,7 @@ def lint_pointer(ctx: RuleContext) -> Iterable[Finding]:
 
 @rule("lint_processgroup")
 def lint_processgroup(ctx: RuleContext) -> Iterable[Finding]:
-    from csm_doctor.lint.cosyvoice import processgroup_verdict
+    from csm_doctor.lint.verdicts import processgroup_verdict
 
     applies, why = _family_gate(ctx)
     if not applies:
@@ -54,7 +54,7 @@ def lint_processgroup(ctx: RuleContext) -> Iterable[Finding]:
 
 @rule("lint_pynini")
 def lint_pynini(ctx: RuleContext) -> Iterable[Finding]:
-    from csm_doctor.lint.cosyvoice import pynini_verdict
+    from csm_doctor.lint.verdicts import pynini_verdict
 
     applies, why = _family_gate(ctx)
     if not applies:

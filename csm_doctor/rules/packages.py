@@ -8,7 +8,7 @@ from packaging.specifiers import SpecifierSet
 
 from csm_doctor.findings import Finding
 from csm_doctor.recipe import PackageReq, canonical_name
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 
 def install_hint(ctx: RuleContext, pkg: PackageReq) -> str:

@@ -18,7 +18,7 @@ from csm_doctor.knowledge import (
     pick_variant,
     variant_cuda,
 )
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 from csm_doctor.rules.nvidia import gpu_capability, visible_gpus
 
 
