@@ -77,17 +77,26 @@ def explain(findings: list[Finding], causes: dict[str, frozenset[str]]) -> list[
 
     The consequence keeps its status (a failing check still fails: the exit code is the same)
     but gets `explained_by` (the root's id), no fix of its own, and a line saying fixing the
-    root fixes it. A finding is never its own cause; the first root in order wins.
+    root fixes it. A finding is never its own cause; the first root in order wins. A root about
+    one subject (numpy) explains findings about that subject or none, not every package-missing.
     """
     roots = [f for f in findings if f.status is Status.FAIL]
     for finding in findings:
         if finding.status not in (Status.FAIL, Status.WARN) or finding.explained_by:
             continue
         root = next((r for r in roots if r.id != finding.id and r is not finding
-                     and finding.id in causes.get(r.id, ())), None)
+                     and finding.id in causes.get(r.id, ()) and _same_subject(r, finding)), None)
         if root is None:
             continue
         finding.explained_by = root.id
         finding.fix = None
         finding.details.insert(0, f"a consequence of {root.id} (above): fixing that fixes this")
     return findings
+
+
+def _same_subject(root: Finding, finding: Finding) -> bool:
+    from csm_doctor.recipe import canonical_name
+
+    if not root.subject or not finding.subject:
+        return True
+    return canonical_name(root.subject) == canonical_name(finding.subject)
