@@ -454,3 +454,15 @@ def test_cann_not_sourced_explains_the_torch_npu_import_error():
     npu = [f for f in judge(facts, "csm-1b-ascend") if f.id == "torch-npu-version-mismatch"
            and f.status is Status.FAIL]
     assert npu and npu[0].explained_by is None
+
+
+def test_numpy_2_under_a_torch_built_for_numpy_1_is_found_from_the_facts():
+    """numpy-abi-mismatch was triage-only; check now sees torch < 2.3 beside numpy >= 2."""
+    facts = machine(packages=dict(BASE["packages"], torch="2.1.2+cu121", numpy="2.0.1"))
+    numpy = [f for f in judge(facts) if f.id == "numpy-abi-mismatch"]
+    assert [(f.status, f.subject) for f in numpy] == [(Status.FAIL, "numpy")]
+    assert "NumPy 1.x" in numpy[0].title and "numpy<2" in numpy[0].fix
+    assert statuses(judge(machine(packages=dict(BASE["packages"], torch="2.1.2", numpy="1.26.4"))),
+                    "numpy-abi-mismatch") == {"pass"}
+    assert statuses(judge(machine(packages=dict(BASE["packages"], torch="2.4.0", numpy="2.1.0"))),
+                    "numpy-abi-mismatch") == {"pass"}

@@ -37,7 +37,11 @@ SHAPES: dict[str, Record] = {
             "windows_min": Key(Nullable(_VERSION), True), "max_exclusive": Key(Nullable(_VERSION)),
             "table2": Key(Str())}))),
         minor_version_caveat=Key(Str())),
-    "torch-releases": _table(releases=Key(ListOf(Record({
+    "torch-releases": _table(
+        numpy2_abi_from=Key(_VERSION, True),
+        platform_last_release=Key(MapOf(_VERSION, Str(r"macos_x86_64|linux_x86_64|linux_aarch64|windows",
+                                                      hint="a platform such as macos_x86_64"))),
+        releases=Key(ListOf(Record({
         "torch": Key(_VERSION, True), "released": Key(Str()), "python": Key(_PY_RANGE),
         "pypi_default": Key(MapOf(Str(), Str(r"linux_x86_64|linux_aarch64|windows|macos",
                                              hint="linux_x86_64, linux_aarch64, windows or macos"))),

@@ -417,6 +417,52 @@ def minimum_torch_for_gpu(compute_capability: str) -> tuple[str, str] | None:
     return None
 
 
+def torch_needs_numpy1(torch_version: str | None) -> bool | None:
+    """Whether this torch's wheels were built against NumPy 1.x (they fail under NumPy 2).
+
+    True before the table's `numpy2_abi_from` (2.3), False from it; None if unreadable.
+    """
+    have = parse_version(_minor(torch_version))
+    first = parse_version(str(_load("torch-releases").get("numpy2_abi_from") or ""))
+    if have is None or first is None:
+        return None
+    return have < first
+
+
+def platform_key(os_name: str | None, machine: str | None) -> str | None:
+    """'macos_x86_64', 'linux_aarch64', 'windows', ... from facts' os.name and os.arch."""
+    system = _os(os_name)
+    arch = (machine or "").strip().lower()
+    arch = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}.get(arch, arch)
+    if system is None or not arch:
+        return None
+    return "windows" if system == "windows" else f"{system}_{arch}"
+
+
+def torch_spec_installable(spec: str, os_name: str | None, machine: str | None) -> bool | None:
+    """Whether any torch release with wheels for this platform satisfies `spec` ('>=2.7.0').
+
+    False only where the table says PyTorch stopped building for the platform (Intel Macs:
+    2.2.x was the last) and the spec needs something newer; None when it does not know.
+    """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    last = (_load("torch-releases").get("platform_last_release") or {}).get(
+        platform_key(os_name, machine) or "")
+    if not last:
+        return None
+    try:
+        wanted = SpecifierSet(spec or "")
+    except InvalidSpecifier:
+        return None
+    minors = [str(r.get("torch")) for r in _load("torch-releases").get("releases") or []]
+    ceiling = parse_version(str(last))
+    ok = [m for m in minors if (v := parse_version(m)) is not None and ceiling is not None
+          and v <= ceiling]
+    # a minor's patch releases: x.y.0 .. x.y.9 stand in for them (2.2.2 was the last)
+    return any(wanted.contains(f"{m}.{patch}", prereleases=False) for m in ok for patch in range(10))
+
+
 def python_supported(torch_version: str, python_version: str, os_name: str | None = None) -> bool | None:
     """Whether PyPI has wheels of this torch release for this Python (major.minor); None if unknown.
 

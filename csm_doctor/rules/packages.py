@@ -120,3 +120,27 @@ def triton_windows_gpu(ctx: RuleContext) -> Iterable[Finding]:
             yield ctx.failed(f"triton-windows {version} cannot compile for {name} (compute "
                              f"capability {capability})" + (f": {note}" if note else ""),
                              subject=name, observed=version, expected=note)
+
+
+@rule("numpy_abi")
+def numpy_abi(ctx: RuleContext) -> Iterable[Finding]:
+    """torch built against NumPy 1.x (< 2.3) beside NumPy 2: its NumPy parts fail to import."""
+    from csm_doctor.knowledge import parse_version
+    from csm_doctor.knowledge.tables import torch_needs_numpy1
+
+    installed = ctx.need("packages")
+    torch, numpy = installed.get("torch"), installed.get("numpy")
+    numpy_major = (parse_version(numpy) or parse_version("0")).release[0] if numpy else None
+    if not torch or not numpy or numpy_major is None:
+        yield ctx.skipped("torch or numpy is not installed")
+        return
+    old_torch = torch_needs_numpy1(torch)
+    if old_torch and numpy_major >= 2:
+        yield ctx.failed(f"torch {torch} was built against NumPy 1.x and numpy {numpy} is "
+                         "installed: \"A module that was compiled using NumPy 1.x cannot be run "
+                         "in NumPy 2\"", subject="numpy", observed=numpy, expected="<2",
+                         fix="pip install 'numpy<2'")
+    elif old_torch is None:
+        yield ctx.skipped(f"torch {torch}: its NumPy ABI is not known", subject="numpy")
+    else:
+        yield ctx.passed(f"numpy {numpy} suits torch {torch}", subject="numpy", observed=numpy)
