@@ -466,3 +466,33 @@ def test_numpy_2_under_a_torch_built_for_numpy_1_is_found_from_the_facts():
                     "numpy-abi-mismatch") == {"pass"}
     assert statuses(judge(machine(packages=dict(BASE["packages"], torch="2.4.0", numpy="2.1.0"))),
                     "numpy-abi-mismatch") == {"pass"}
+
+
+def intel_mac(**packages: str) -> dict[str, Any]:
+    """A 2019 MacBook Pro: macOS on x86_64, no NVIDIA GPU, no Apple silicon."""
+    base = {k: v for k, v in BASE["packages"].items() if k not in ("torch", "torchaudio", "triton")}
+    facts = machine(os={"name": "darwin", "arch": "x86_64", "release": "23.6.0", "distro": None},
+                    nvidia={"gpus": [], "driver_version": None, "cuda_version": None,
+                            "pci_devices": 0}, packages={**base, **packages})
+    facts["apple"] = {"chip": "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz", "apple_silicon": False,
+                      "unified_memory_mib": None}
+    facts["torch"] = {"version": None, "cuda": None}
+    return facts
+
+
+def test_intel_mac_cannot_install_the_torch_the_recipe_needs():
+    """PyTorch's last macOS x86_64 wheels are 2.2.x: `pip install 'torch>=2.7.0'` cannot work there,
+    so the recipe cannot run; the torch install advice is its consequence, not a fix."""
+    findings = judge(intel_mac(), "csm-1b-transformers")
+    root = [f for f in findings if f.id == "torch-platform-no-wheels"]
+    assert [f.status for f in root] == [Status.FAIL]
+    assert "cannot run on this machine" in root[0].title and "torch 2.2.x" in root[0].title
+    torch_missing = [f for f in findings if f.id == "package-missing" and f.subject == "torch"]
+    assert torch_missing and all(f.explained_by == "torch-platform-no-wheels" and f.fix is None
+                                 for f in torch_missing)
+    assert not any("torch>=2.7.0" in (f.fix or "") for f in findings)
+    # the same recipe on Apple silicon, and an Intel Mac asked for torch 2.2: installable
+    arm = intel_mac()
+    arm["os"]["arch"] = "arm64"
+    assert statuses(judge(arm, "csm-1b-transformers"), "torch-platform-no-wheels") == {"pass"}
+    assert statuses(judge(BASE), "torch-platform-no-wheels") == {"pass"}

@@ -439,6 +439,13 @@ def platform_key(os_name: str | None, machine: str | None) -> str | None:
     return "windows" if system == "windows" else f"{system}_{arch}"
 
 
+def platform_last_torch(os_name: str | None, machine: str | None) -> str | None:
+    """The last torch minor PyTorch built for this platform ('2.2' on an Intel Mac), or None."""
+    last = (_load("torch-releases").get("platform_last_release") or {}).get(
+        platform_key(os_name, machine) or "")
+    return str(last) if last else None
+
+
 def torch_spec_installable(spec: str, os_name: str | None, machine: str | None) -> bool | None:
     """Whether any torch release with wheels for this platform satisfies `spec` ('>=2.7.0').
 
@@ -447,8 +454,7 @@ def torch_spec_installable(spec: str, os_name: str | None, machine: str | None) 
     """
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    last = (_load("torch-releases").get("platform_last_release") or {}).get(
-        platform_key(os_name, machine) or "")
+    last = platform_last_torch(os_name, machine)
     if not last:
         return None
     try:

@@ -250,3 +250,30 @@ def torchaudio_matches_torch(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.failed(f"torchaudio {audio} was built for another torch than {torch}",
                          observed=audio, expected=torch,
                          fix=f"install torchaudio=={base_release(torch)} from the same index as torch")
+
+
+@rule("torch_platform_wheels")
+def torch_platform_wheels(ctx: RuleContext) -> Iterable[Finding]:
+    """The recipe's torch against the platforms PyTorch still builds for (Intel Macs: ≤ 2.2.x).
+
+    Without this, an Intel Mac was told `pip install 'torch>=2.7.0'`, which cannot install.
+    """
+    from csm_doctor.knowledge.tables import platform_key, platform_last_torch, torch_spec_installable
+
+    os_name, arch = ctx.need("os.name"), ctx.fact("os.arch")
+    specs = [p.spec or "" for p in ctx.recipe.packages_for(os_name) if p.key == "torch"]
+    if ctx.recipe.torch_version and not specs:
+        specs = [f"=={ctx.recipe.torch_version}"]
+    if not specs:
+        yield ctx.skipped(f"{ctx.recipe.id} installs no torch on {os_name}")
+        return
+    where = platform_key(os_name, arch) or os_name
+    verdicts = [torch_spec_installable(spec, os_name, arch) for spec in specs]
+    wanted = " ".join(f"torch{s}" for s in specs)
+    if any(v is False for v in verdicts):
+        last = platform_last_torch(os_name, arch)
+        yield ctx.failed(f"{ctx.recipe.id} cannot run on this machine: it needs {wanted}, and "
+                         f"PyTorch's last wheels for {where} are torch {last}.x", subject="torch",
+                         observed=where, expected=wanted)
+    else:
+        yield ctx.passed(f"PyTorch publishes {wanted} for {where}", subject="torch", observed=where)
