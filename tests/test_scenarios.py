@@ -496,3 +496,21 @@ def test_intel_mac_cannot_install_the_torch_the_recipe_needs():
     arm["os"]["arch"] = "arm64"
     assert statuses(judge(arm, "csm-1b-transformers"), "torch-platform-no-wheels") == {"pass"}
     assert statuses(judge(BASE), "torch-platform-no-wheels") == {"pass"}
+
+
+def test_multi_gpu_ddp_recipe_on_windows_and_macos_has_no_nccl():
+    """torch on Windows/macOS has no NCCL: a DDP recipe there cannot train on several GPUs."""
+    windows = {"name": "windows", "release": "11", "version": "10.0.26100", "distro": None}
+    findings = judge(machine(os=windows), "songbloom-lora")
+    nccl = [f for f in findings if f.id == "nccl-unavailable"]
+    assert [f.status for f in nccl] == [Status.FAIL]
+    assert "Distributed package doesn't have NCCL built in" in nccl[0].title
+    # songbloom-lora does not support Windows at all: the NCCL finding is that root's consequence
+    assert statuses(findings, "os-unsupported") == {"fail"}
+    assert nccl[0].explained_by == "os-unsupported"
+    mac = judge(machine(os={"name": "darwin", "arch": "arm64", "distro": None},
+                        nvidia={"gpus": [], "driver_version": None, "cuda_version": None}),
+                "songbloom-lora")
+    assert statuses(mac, "nccl-unavailable") == {"warn"}
+    assert statuses(judge(BASE, "songbloom-lora"), "nccl-unavailable") == {"pass"}
+    assert statuses(judge(machine(os=windows)), "nccl-unavailable") == {"skip"}  # csm-1b: one GPU
