@@ -387,8 +387,12 @@ def load_recipe(ref: str, _seen: tuple[str, ...] = ()) -> Recipe:
         if not path.exists():
             raise InputError.single(ref, "no such recipe file")
     else:
+        import difflib
+
         known = ", ".join(sorted(builtins)) or "none"
-        raise InputError.single(None, f"unknown recipe '{ref}' (built-in recipes: {known}; "
+        close = difflib.get_close_matches(ref.lower(), list(builtins), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise InputError.single(None, f"unknown recipe '{ref}' ({hint}built-in recipes: {known}; "
                                       "or pass a path to a recipe .yaml)", key="--recipe")
     doc = parse_recipe(_read(path), str(path))
     parent_id = doc.get("extends")

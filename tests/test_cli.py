@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -251,3 +254,44 @@ def test_auto_selection_from_replayed_facts(run_cli, tmp_path: Path, facts_chang
     path.write_text(json.dumps(facts))
     doc = run_cli("check", "--json", "--facts", str(path)).json()
     assert doc["recipe"]["id"] == expected, doc["recipe"]["reason"]
+
+
+# ------------------------------------------------------------------ CLI habits (issue 14)
+
+COMMANDS = [["check"], ["fix"], ["smoke"], ["facts"], ["report"], ["triage"], ["lint"],
+            ["recipes", "list"], ["recipes", "show"], ["recipes", "validate"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_takes_v_and_q(run_cli, command):
+    text = run_cli(*command, "--help").stdout
+    assert "-v, --verbose" in text and "-q, --quiet" in text
+
+
+@pytest.mark.parametrize("command", [["smoke"], ["facts"], ["report"]], ids=" ".join)
+def test_o_is_output_wherever_a_command_writes(run_cli, command):
+    assert re.search(r"-o, --output\b", run_cli(*command, "--help").stdout)
+
+
+def test_smokes_old_output_dir_still_works(run_cli):
+    assert "--output-dir" in run_cli("smoke", "--help").stdout
+
+
+def test_a_mistyped_recipe_gets_did_you_mean(run_cli):
+    run = run_cli("check", "--offline", "--recipe", "csm1b-transformer")
+    assert run.code == 2 and "did you mean 'csm-1b-transformers'?" in run.stderr
+
+
+def test_quiet_check_prints_no_progress(run_cli):
+    loud = run_cli("check", "--offline", "--recipe", "csm-1b")
+    quiet = run_cli("check", "-q", "--offline", "--recipe", "csm-1b")
+    assert "probing this machine" in loud.stderr and quiet.stderr == ""
+    assert quiet.code == loud.code and "csm-doctor · recipe csm-1b" in quiet.stdout
+
+
+def test_shell_completion_offers_recipe_ids(cli_env):
+    env = {**cli_env, "_CSM_DOCTOR_COMPLETE": "bash_complete", "COMP_WORDS": "csm-doctor check --recipe csm-1b-a",
+           "COMP_CWORD": "3"}
+    code = "from csm_doctor.cli import main; main(prog_name='csm-doctor')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert "plain,csm-1b-ascend" in proc.stdout.splitlines()

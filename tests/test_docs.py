@@ -21,3 +21,26 @@ def test_every_facts_section_is_documented():
     page = (ROOT / "docs/facts.md").read_text(encoding="utf-8")
     for section in SECTIONS + ("probes",):
         assert f"`{section}`" in page, section
+
+
+def test_the_readme_links_docs_by_the_project_url_and_every_page_exists():
+    """README is the wheel's description on the package index, where docs/ does not exist."""
+    import re
+
+    from csm_doctor import DOCS_URL
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert not re.search(r"\]\(docs/", readme), "link docs/ pages by DOCS_URL"
+    for page in re.findall(re.escape(DOCS_URL) + r"([a-z-]+\.md)", readme):
+        assert (ROOT / "docs" / page).is_file(), page
+
+
+def test_version_has_one_source():
+    import tomllib
+
+    from csm_doctor import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert __version__
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").lstrip().startswith("Apache License")

@@ -83,10 +83,20 @@ def test_a_cpu_build_on_a_gpu_machine_gets_the_cuda_build_for_this_driver():
                     torch={"version": "2.4.0+cpu", "variant": "cpu", "cuda": None, "arch_list": None})
     [action] = plan_for(facts)
     assert action.kind == "reinstall"
-    assert action.argv == (PY, "-I", "-m", "pip", "install", "--index-url",
+    assert action.argv == (PY, "-I", "-m", "pip", "install", "--extra-index-url",
                            "https://download.pytorch.org/whl/cu124",
                            "torch==2.4.0+cu124", "torchaudio==2.4.0+cu124")
     assert [r.id for r in action.addresses] == ["torch-cpu-build"]
+
+
+def test_torch_index_only_replaces_the_users_index_when_asked():
+    facts = machine(packages=packages(torch="2.4.0+cpu", torchaudio="2.4.0+cpu"),
+                    torch={"version": "2.4.0+cpu", "variant": "cpu", "cuda": None, "arch_list": None})
+    recipe = load_recipe("csm-1b")
+    findings = evaluate(facts, recipe, catalogue())
+    [action] = make_plan(PlanInput(facts=facts, recipe=recipe, findings=findings, installer=PIP,
+                                   checkpoints=cached(recipe), torch_index="only"))
+    assert action.argv[5:7] == ("--index-url", "https://download.pytorch.org/whl/cu124")
 
 
 def test_a_driver_too_old_for_cu124_gets_the_build_it_runs():
@@ -103,9 +113,10 @@ def test_torch_from_the_cuda_index_with_uv_keeps_pips_other_sources():
     [action] = plan_for(facts, installer=UV)
     assert action.kind == "install"
     assert action.argv == ("/usr/bin/uv", "pip", "install", "--python", PY,
-                           "--index-url", "https://download.pytorch.org/whl/cu124",
+                           "--extra-index-url", "https://download.pytorch.org/whl/cu124",
                            "--extra-index-url", "https://mirror.example/simple",
-                           "--find-links", "/opt/wheels", "torch==2.4.0+cu124", "torchaudio==2.4.0+cu124")
+                           "--find-links", "/opt/wheels", "--index-strategy", "unsafe-best-match",
+                           "torch==2.4.0+cu124", "torchaudio==2.4.0+cu124")
     assert {r.subject for r in action.addresses} == {"torch", "torchaudio"}
 
 
@@ -154,7 +165,7 @@ def test_a_git_package_is_installed_from_its_url_and_needs_git():
     (PIP, (PY, "-I", "-m", "pip", "install", "--no-deps", "trl==0.22.2")),
     (UV, ("/usr/bin/uv", "pip", "install", "--python", PY,
           "--extra-index-url", "https://mirror.example/simple", "--find-links", "/opt/wheels",
-          "--no-deps", "trl==0.22.2")),
+          "--index-strategy", "unsafe-best-match", "--no-deps", "trl==0.22.2")),
 ])
 def test_a_recipes_own_pip_command_runs_in_the_target(installer, expected):
     facts = machine(packages=packages(transformers="4.52.3", trl="0.21.0", unsloth="2025.6.1",
@@ -299,7 +310,7 @@ def test_pip_config_precedence_env_then_install_then_global():
     env = config_from_environment({"PIP_INDEX_URL": "https://env.example/simple",
                                    "PIP_FIND_LINKS": "/a /b"})
     assert env.uv_args() == ["--index-url", "https://env.example/simple", "--find-links", "/a",
-                             "--find-links", "/b"]
+                             "--find-links", "/b", "--index-strategy", "unsafe-best-match"]
 
 
 def test_credentials_in_an_index_url_never_reach_the_output():
@@ -423,7 +434,7 @@ def test_fix_on_a_facts_file_plans_for_that_machine_and_runs_nothing(tmp_path: P
     doc = run.json()
     assert run.code == 1 and doc["mode"] == "facts" and doc["results"] == []
     torch = next(a for a in doc["plan"] if a["kind"] == "reinstall")
-    assert torch["argv"] == [PY, "-I", "-m", "pip", "install", "--index-url",
+    assert torch["argv"] == [PY, "-I", "-m", "pip", "install", "--extra-index-url",
                              "https://download.pytorch.org/whl/cu124", "torch==2.4.0+cu124",
                              "torchaudio==2.4.0+cu124"]
     assert "torch-cpu-build" in doc["remaining"]

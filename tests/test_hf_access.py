@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 
 import pytest
@@ -72,3 +74,54 @@ def test_end_to_end_rejected_llama_points_to_the_ungated_mirror(hub, run_cli):
                   env={"HF_ENDPOINT": hub.url, "HF_TOKEN": VALID_TOKEN}).json()
     llama = next(f for f in doc["findings"] if f["id"] == "hf-gated-no-access" and f["subject"] == LLAMA)
     assert "unsloth/Llama-3.2-1B" in llama["fix"]
+
+
+def test_offline_check_reads_the_saved_token_without_importing_huggingface_hub(run_cli, home):
+    """`hf auth login` writes HF_HOME/token; an offline check finds it and never imports the Hub
+    client (75 ms of an offline run). -X importtime lists every module the process imported."""
+    hf_home = home / ".cache" / "huggingface"
+    hf_home.mkdir(parents=True, exist_ok=True)
+    (hf_home / "token").write_text("hf_savedTESTtokenABCDEFGHIJKLMNOPQ\n", encoding="utf-8")
+    import subprocess
+
+    run = run_cli("check", "--offline", "--json", "--recipe", "csm-1b")
+    doc = run.json()
+    assert doc["facts"]["hf"]["token_present"] is True
+    assert doc["facts"]["hf"]["token_source"] == "file"
+    assert "hf_savedTESTtoken" not in run.stdout + run.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    env.update(HF_HOME=str(hf_home), HOME=str(home))
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "csm_doctor", "check", "--offline",
+                           "--json", "--recipe", "csm-1b"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "csm_doctor.probes.hf" in imported  # the probe ran in this process
+    assert not [m for m in imported if m.startswith("huggingface_hub")]
+    assert json.loads(proc.stdout)["facts"]["hf"]["token_present"] is True
+
+
+def test_token_precedence_matches_huggingface_hub(monkeypatch, tmp_path):
+    from csm_doctor.probes.hf import token_source
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    assert token_source() == (None, None)
+    (tmp_path / "token").write_text("hf_fromfile\n")
+    assert token_source() == ("hf_fromfile", "file")
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", "hf_old")
+    assert token_source() == ("hf_old", "env:HUGGING_FACE_HUB_TOKEN")
+    monkeypatch.setenv("HF_TOKEN", "")  # empty counts as unset, as in huggingface_hub
+    assert token_source() == ("hf_old", "env:HUGGING_FACE_HUB_TOKEN")
+    monkeypatch.setenv("HF_TOKEN", "hf_new")
+    assert token_source() == ("hf_new", "env:HF_TOKEN")
+    from huggingface_hub import get_token
+
+    assert get_token() == "hf_new"  # the library agrees
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN")
+    other = tmp_path / "elsewhere"
+    other.write_text("hf_custompath")
+    monkeypatch.setenv("HF_TOKEN_PATH", str(other))
+    assert token_source() == ("hf_custompath", "file")

@@ -42,7 +42,7 @@ def test_bundle_from_a_facts_file(run_cli, tmp_path: Path):
     assert doc["schema"] == "csm-doctor/report/1" and doc["format"] == "dir"
     files = read_dir(out)
     assert set(files) == {"summary.md", "report.json", "facts.json", "findings.json",
-                          "redactions.json", "SHA256SUMS"}
+                          "redactions.json", "report.html", "SHA256SUMS"}
     assert {f["name"] for f in doc["files"]} == set(files)
     verify_manifest(files)
     report = json.loads(files["report.json"])

@@ -106,7 +106,11 @@ def test_tiny_smoke_passes_and_writes_audio_a_person_can_open(csm_python: Path, 
                for i in range(0, len(samples), 2)) < 32767  # scaled, never clipped
     png = Path(doc["png_path"]).read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (856, 342)
+    assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (856, 342 + 28)
+    # A warm-up, then the median of three timed generations (one sample is noise on a busy box).
+    timings = doc["details"]["timings"]
+    assert timings["warmup"] > 0 and len(timings["generate_runs"]) == 3
+    assert doc["generate_seconds"] == pytest.approx(sorted(timings["generate_runs"])[1], rel=1e-3)
     assert Path(doc["audio_path"]).parent == out
     assert json.loads((out / "result.json").read_text()) == doc  # where `report` finds the last run
     assert "csm-doctor smoke: generating" in proc.stderr  # progress, plain lines off a terminal

@@ -74,3 +74,38 @@ def test_ticks_and_labels() -> None:
     assert tick_step(2.0, 8) == 0.5 and tick_step(10.0, 8) == 2 and tick_step(0.3, 8) == 0.1
     assert all(len(rows) == 7 and all(0 <= r < 32 for r in rows) for rows in GLYPHS.values())
     assert len(ramp_table()) == 256
+
+
+def test_the_title_says_what_ran_and_what_to_expect():
+    from csm_doctor.smoke.plot import AXIS, INK, TITLE_LINE
+    from csm_doctor.smoke.runner import plot_title
+
+    payload = {"kind": "tiny", "device": {"type": "cpu"}, "dtype": "float32",
+               "timings": {"generate": 0.5, "generate_runs": [0.6, 0.5, 0.4]}}
+    title = plot_title(payload, seconds=2.0)
+    assert title == ["tiny random CSM on cpu, float32, RTF 0.25 (median of 3)",
+                     "random weights: noise is expected, not speech"]
+    real = plot_title({**payload, "kind": "transformers", "model_id": "sesame/csm-1b"}, 2.0)
+    assert real[0].startswith("sesame/csm-1b on cpu") and "clear speech" in real[1]
+
+    plain_w, plain_h, _ = decode_png(render_png(plot_data(), seconds=2.0))
+    width, height, raw = decode_png(render_png(plot_data(), seconds=2.0, title=title))
+    band = height - plain_h
+    assert width == plain_w and band == 6 + 2 * TITLE_LINE
+    # The first glyph, "T", drawn at (4, 4): a full top bar, then only its stem.
+    assert [pixel(raw, width, 4 + c, 4) for c in range(5)] == [INK] * 5
+    assert pixel(raw, width, 6, 8) == INK and pixel(raw, width, 4, 8) != INK
+    # The second line is the lighter note; the figure itself moved down by the band.
+    second_line = [pixel(raw, width, x, y) for x in range(4, width - 4)
+                   for y in range(4 + TITLE_LINE, 4 + TITLE_LINE + 7)]
+    assert AXIS in second_line and INK not in second_line
+    assert pixel(raw, width, LEFT + 1, band + TOP + 1) != (255, 255, 255)
+
+
+def test_every_title_character_has_a_glyph():
+    from csm_doctor.smoke.runner import plot_title
+
+    for kind in ("tiny", "random-weights", "official", "transformers"):
+        for line in plot_title({"kind": kind, "model_id": "sesame/csm-1b", "dtype": "bfloat16",
+                                "device": {"type": "cuda"}, "timings": {"generate": 1.0}}, 3.0):
+            assert all(ch in GLYPHS for ch in line.upper()), line

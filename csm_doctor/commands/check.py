@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from csm_doctor.commands.common import (
+    verbosity_options,
     common_probe_options,
     gather,
     guarded,
@@ -23,7 +24,7 @@ from csm_doctor.commands.common import (
 @click.option("--facts", "facts_file", default=None, metavar="FILE",
               help="Evaluate a saved facts document instead of probing this machine.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the contract).")
-@click.option("-v", "--verbose", is_flag=True, help="Show every check, details and timings.")
+@verbosity_options("Show every check, details and timings.")
 @smoke_options
 @guarded
 def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
@@ -88,5 +89,7 @@ def run_smoke_after_check(kind: str, python: str | None, repo: str | None, offli
 
     options = SmokeOptions(python=os.path.abspath(python) if python else default_python(),
                            kind=kind, repo=repo, offline=offline)
-    with ProgressView(stream=sys.stderr, quiet=quiet) as progress:
+    from csm_doctor.commands.common import Verbosity
+
+    with ProgressView(stream=sys.stderr, quiet=quiet or Verbosity.quiet) as progress:
         return run_smoke(options, progress=progress)

@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 import click
 
+from csm_doctor.render.verbosity import Verbosity, say  # click only: --help stays instant
+
 LEVELS = {
     "1": "static: read torch from its metadata, never import it",
     "2": "default: import torch in the target only when an accelerator is present",
@@ -102,8 +104,43 @@ def exit_now(code: int) -> None:
     sys.exit(code)
 
 
+def verbosity_options(verbose_help: str | None = None) -> Callable[[Callable], Callable]:
+    """Add -v/--verbose and -q/--quiet to a command.
+
+    -q leaves stdout as it is (the results, or the one JSON object) and drops
+    the progress, spinners and notes on stderr; errors are always printed.
+    With `verbose_help` the command reads `verbose` itself; without it -v is
+    accepted (every command takes it) and recorded in `Verbosity.verbose`.
+    """
+    import functools
+
+    def decorate(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args: Any, quiet: bool = False, **kwargs: Any) -> Any:
+            Verbosity.quiet = quiet
+            if verbose_help is None:
+                Verbosity.verbose = kwargs.pop("verbose", False)
+            else:
+                Verbosity.verbose = kwargs.get("verbose", False)
+            return func(*args, **kwargs)
+
+        wrapper = click.option("-q", "--quiet", is_flag=True,
+                               help="Results only: no progress or notes on stderr.")(wrapper)
+        return click.option("-v", "--verbose", is_flag=True,
+                            help=verbose_help or "Say more on stderr.")(wrapper)
+    return decorate
+
+
+def complete_recipes(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    """Shell completion for --recipe: the built-in ids (a path completes as a file)."""
+    from csm_doctor.recipe import builtin_recipe_paths
+
+    return [rid for rid in sorted(builtin_recipe_paths()) if rid.startswith(incomplete)]
+
+
 def recipe_option(func: Callable) -> Callable:
     return click.option("--recipe", "recipe_ref", default=None, metavar="ID|PATH",
+                        shell_complete=complete_recipes,
                         help="Recipe to judge against (built-in id or a .yaml path; default: "
                              "the one that fits this machine, said why).")(func)
 
@@ -120,9 +157,11 @@ def auto_recipe(facts: dict[str, Any]) -> tuple[Any, str]:
 def common_probe_options(func: Callable) -> Callable:
     for option in reversed([
         click.option("--python", "python", default=None, metavar="PATH",
-                     help="Interpreter of the environment under test (default: the active "
-                          "virtual environment, else this one)."),
-        click.option("--offline", is_flag=True, help="Do not contact the Hugging Face Hub."),
+                     help="Interpreter of the environment under test (default: the activated "
+                          "environment, else uv's project environment or a .venv here or "
+                          "above, else csm-doctor's own)."),
+        click.option("--offline", is_flag=True,
+                     help="Do not contact the Hugging Face Hub or the package indexes."),
         click.option("--level", type=click.Choice(sorted(LEVELS)), default="2",
                      help="How deep to probe torch: " + "; ".join(f"{k} = {v}"
                                                                  for k, v in LEVELS.items())),
@@ -131,16 +170,30 @@ def common_probe_options(func: Callable) -> Callable:
     return func
 
 
-def probe_machine(python: str | None, offline: bool, level: str, recipe: Any | None) -> dict[str, Any]:
+def still_working(seconds: float, pending: list[str]) -> None:
+    """The note a long probe run prints on stderr (a probe waiting on a slow driver or network)."""
+    say(f"csm-doctor: still working, {seconds:.0f} s (waiting for: {', '.join(pending)})")
+
+
+def probe_machine(python: Any, offline: bool, level: str, recipe: Any | None,
+                  quiet: bool = False) -> dict[str, Any]:
+    """Probe this machine; facts.doctor.target says which environment was judged and why.
+
+    `python` is --python (a path or None) or an already resolved TargetChoice.
+    """
     from csm_doctor.probes import ProbeContext, collect_facts
-    from csm_doctor.probes.target import default_python
+    from csm_doctor.probes.resolve import TargetChoice, resolve_target
 
     from csm_doctor.settings import timeout_scale
 
-    ctx = ProbeContext(python=os.path.abspath(python) if python else default_python(),
-                       offline=offline, level=int(level), recipe=recipe,
-                       timeout_scale=timeout_scale())
-    return collect_facts(ctx)
+    choice = python if isinstance(python, TargetChoice) else resolve_target(python)
+    ctx = ProbeContext(python=choice.python, offline=offline, level=int(level), recipe=recipe,
+                       timeout_scale=timeout_scale(),
+                       on_wait=None if quiet or Verbosity.quiet else still_working)
+    facts = collect_facts(ctx)
+    facts["doctor"]["target"] = {"python": choice.python, "source": choice.source,
+                                 "own_tool": choice.own_tool, "note": choice.describe()}
+    return facts
 
 
 def validate_python(python: str | None) -> None:
@@ -172,8 +225,8 @@ def gather(recipe_ref: str | None, python: str | None, offline: bool, level: str
     else:
         validate_python(python)
         if not quiet:
-            click.echo("csm-doctor: probing this machine...", err=True)
-        facts = probe_machine(python, offline, level, given)
+            say("csm-doctor: probing this machine...")
+        facts = probe_machine(python, offline, level, given, quiet=quiet)
     if given is not None:
         return Subject(facts, given, None, True)
     recipe, reason = auto_recipe(facts)

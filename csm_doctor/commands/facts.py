@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from csm_doctor.commands.common import (
+    verbosity_options,
     common_probe_options,
     guarded,
     probe_machine,
@@ -18,6 +19,7 @@ from csm_doctor.commands.common import (
 @common_probe_options
 @click.option("-o", "--output", default=None, metavar="FILE", help="Write the document to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the document as JSON (the default).")
+@verbosity_options()
 @guarded
 def facts(recipe_ref: str | None, python: str | None, offline: bool, level: str,
           output: str | None, as_json: bool) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from csm_doctor.commands.common import (
+    verbosity_options,
     common_probe_options,
     guarded,
     recipe_option,
@@ -18,7 +19,7 @@ from csm_doctor.commands.common import (
 @click.option("--facts", "facts_file", default=None, metavar="FILE",
               help="Plan for a saved facts document (another machine); nothing is run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (csm-doctor/fix/1).")
-@click.option("-v", "--verbose", is_flag=True, help="Stream the output of every command run.")
+@verbosity_options("Stream the output of every command run.")
 @click.option("-y", "--yes", is_flag=True, help="Apply the plan without asking.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--undo", is_flag=True,
@@ -28,6 +29,10 @@ from csm_doctor.commands.common import (
               show_default=True,
               help="auto: uv when it is on PATH or in csm-doctor's environment, else pip; uv: "
                    "install uv into csm-doctor's environment if needed.")
+@click.option("--torch-index", type=click.Choice(["add", "only"]), default="add", show_default=True,
+              help="add: PyTorch's index is added to the indexes pip is configured with (a mirror "
+                   "that carries torch wheels still counts); only: torch comes from PyTorch's "
+                   "index alone.")
 @click.option("--allow-system", is_flag=True,
               help="Allow package changes in an interpreter that is not a virtual environment.")
 @click.option("--write-profile", is_flag=True,
@@ -44,7 +49,7 @@ from csm_doctor.commands.common import (
 @guarded
 def fix(recipe_ref: str | None, python: str | None, offline: bool, level: str,
         facts_file: str | None, as_json: bool, verbose: bool, yes: bool, dry_run: bool,
-        undo: bool, installer: str, allow_system: bool, write_profile: bool,
+        undo: bool, installer: str, torch_index: str, allow_system: bool, write_profile: bool,
         profile_file: str | None, run_system: bool, no_download: bool, step_timeout: float,
         smoke_model: str | None, repo: str | None) -> int:
     """Fix what `check` finds: show the plan, apply it (--yes, or when you say yes), check again.
@@ -57,7 +62,8 @@ def fix(recipe_ref: str | None, python: str | None, offline: bool, level: str,
 
     opts = FixOptions(recipe_ref=recipe_ref, python=python, offline=offline, level=level,
                       facts_file=facts_file, as_json=as_json, verbose=verbose, yes=yes,
-                      dry_run=dry_run, installer=installer, allow_system=allow_system,
+                      dry_run=dry_run, installer=installer, torch_index=torch_index,
+                      allow_system=allow_system,
                       write_profile=write_profile, profile_file=profile_file,
                       run_system=run_system, no_download=no_download, step_timeout=step_timeout,
                       smoke=smoke_model, repo=repo)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from csm_doctor.commands.common import guarded, recipe_option, validate_python
+from csm_doctor.commands.common import guarded, verbosity_options, recipe_option, validate_python
 
 
 @click.command()
@@ -24,7 +24,7 @@ from csm_doctor.commands.common import guarded, recipe_option, validate_python
               show_default=True,
               help="preprocess_dataset.py's --max_audio_seconds (Unsloth datasets).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (csm-doctor/lint/1).")
-@click.option("-v", "--verbose", is_flag=True, help="Show the checks that passed or were skipped.")
+@verbosity_options("Show the checks that passed or were skipped.")
 @guarded
 def lint(path: str, recipe_ref: str | None, python: str | None, facts_file: str | None,
          vram_gb: float | None, min_audio_seconds: float, max_audio_seconds: float,

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from csm_doctor.commands.common import guarded
+from csm_doctor.commands.common import guarded, verbosity_options
 
 
 @click.group()
@@ -16,6 +16,7 @@ def recipes() -> None:
 
 @recipes.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@verbosity_options()
 @guarded
 def recipes_list(as_json: bool) -> int:
     """The built-in recipes."""
@@ -36,6 +37,7 @@ def recipes_list(as_json: bool) -> int:
 @recipes.command("show")
 @click.argument("ref", metavar="ID|PATH")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@verbosity_options()
 @guarded
 def recipes_show(ref: str, as_json: bool) -> int:
     """Print a recipe (resolved, with what it extends merged in)."""
@@ -57,6 +59,7 @@ def recipes_show(ref: str, as_json: bool) -> int:
 @recipes.command("validate")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@verbosity_options()
 @guarded
 def recipes_validate(paths: tuple[str, ...], as_json: bool) -> int:
     """Check recipe files; exit 2 naming file:line: key on the first invalid one."""

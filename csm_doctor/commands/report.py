@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from csm_doctor.commands.common import (
+    verbosity_options,
     common_probe_options,
     gather,
     guarded,
@@ -27,6 +28,7 @@ from csm_doctor.commands.common import (
 @click.option("-o", "--output", default=None, metavar="DIR|FILE.zip",
               help="Where to write the bundle (default: ./csm-doctor-report-<UTC time>/).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the contract).")
+@verbosity_options()
 @guarded
 def report(recipe_ref: str | None, python: str | None, offline: bool, level: str,
            facts_file: str | None, smoke_file: str | None, cluster_file: str | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from csm_doctor.commands.common import guarded
+from csm_doctor.commands.common import guarded, verbosity_options
 
 # Recipes whose smoke test is CSM through transformers; csm-1b is the official repository.
 TRANSFORMERS_RECIPES = ("csm-1b-transformers", "csm-1b-ascend", "csm-1b-unsloth")
@@ -35,17 +35,19 @@ OFFICIAL_RECIPE = "csm-1b"
                    "--random-weights 50).")
 @click.option("--text", default="Hello from csm-doctor.", show_default=True,
               help="What CSM says (speaker 0).")
+@click.option("--repeats", type=click.IntRange(1, 20), default=3, show_default=True, metavar="N",
+              help="Timed generations after an untimed warm-up; the median one's RTF is reported.")
 @click.option("--timeout", type=float, default=900.0, show_default=True, metavar="SECONDS",
               help="Kill the run after this long (a download counts).")
-@click.option("-o", "--output-dir", "output_dir", default=None, metavar="DIR",
+@click.option("-o", "--output", "--output-dir", "output_dir", default=None, metavar="DIR",
               help="Where the WAV and the PNG go (default ./csm-doctor-smoke).")
 @click.option("--offline", is_flag=True, help="Do not contact the Hugging Face Hub.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the contract).")
-@click.option("-v", "--verbose", is_flag=True, help="Show every verdict and the target's log tail.")
+@verbosity_options("Show every verdict and the target's log tail.")
 @guarded
 def smoke(python: str | None, tiny: bool, random_weights: bool, repo: str | None,
           recipe_ref: str | None, model_id: str, device: str, dtype: str, max_frames: int | None,
-          text: str, timeout: float, output_dir: str | None, offline: bool, as_json: bool,
+          text: str, repeats: int, timeout: float, output_dir: str | None, offline: bool, as_json: bool,
           verbose: bool) -> int:
     """Generate speech with CSM on the best device here and judge the audio."""
     import os
@@ -58,8 +60,10 @@ def smoke(python: str | None, tiny: bool, random_weights: bool, repo: str | None
         python=os.path.abspath(python) if python else default_python(),
         kind=choose_kind(tiny, random_weights, repo, recipe_ref), model_id=model_id, repo=repo,
         device=device, dtype=dtype, max_frames=max_frames, timeout=timeout, output_dir=output_dir,
-        offline=offline, text=text)
-    with ProgressView() as progress:
+        offline=offline, text=text, repeats=repeats)
+    from csm_doctor.commands.common import Verbosity
+
+    with ProgressView(quiet=Verbosity.quiet) as progress:
         result = run_smoke(options, progress)
     if as_json:
         from csm_doctor.render.json_out import emit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from csm_doctor.commands.common import guarded
+from csm_doctor.commands.common import guarded, verbosity_options
 
 MAX_TRIAGE_BYTES = 32 * 1024 * 1024
 
@@ -28,6 +28,7 @@ def read_pasted(source: str) -> str:
 @click.command()
 @click.argument("source", metavar="PATH|-")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the contract).")
+@verbosity_options()
 @guarded
 def triage(source: str, as_json: bool) -> int:
     """Name the known problems in a pasted log, issue body or tool output, root cause first.

@@ -51,6 +51,7 @@ class ApplyOptions:
     echo: Echo | None = None                       # the output of running commands, line by line
     on_start: Callable[[Action, int, int], None] | None = None
     on_done: Callable[[Action, ActionResult], None] | None = None
+    on_bytes: Callable[[int, int | None], None] | None = None  # a download's bytes so far, size
     log: Callable[[str], None] | None = None
     take_snapshot: bool = True                     # False for --undo: it restores one
 
@@ -164,23 +165,58 @@ def _command(action: Action, options: ApplyOptions) -> tuple[str, str, str | Non
         return "failed", f"did not finish within {timeout:g} s and was stopped", None
     if result.returncode != 0:
         why = result.stderr if result.returncode is None else failure_summary(result.stdout)
+        unreachable = unreachable_index(result.stdout, action.argv, options.installer, timeout=5.0)
+        if unreachable:
+            return "failed", f"{unreachable} (exit {result.returncode}: {why})", "index-unreachable"
         return "failed", f"exit {result.returncode}: {why}", None
     return "ok", "done", None
 
 
-def _download(action: Action, options: ApplyOptions) -> tuple[str, str, str | None]:
-    from huggingface_hub import get_token
+def unreachable_index(output: str, argv: Any, installer: Installer, timeout: float) -> str | None:
+    """"cannot reach HOST: ERROR" when a failed install could not reach an index, else None.
 
+    pip hides the connection error unless it retries (and then shows only a path), and
+    ends with "No matching distribution": so after any failed install the indexes the
+    step read are asked again (probes/indexes.py), and the host that does not answer is
+    named. A network error in the output with every index answering now still counts.
+    """
+    from csm_doctor.fix.installer import PYPI_SIMPLE
+    from csm_doctor.parsers.netfail import error_reason, index_urls, network_error, urls_in
+    from csm_doctor.probes.indexes import host_of, probe_urls
+
+    words = [str(w) for w in (argv or ())]
+    if "install" not in words:
+        return None
+    urls = index_urls(output, words)
+    if installer.tool == "uv":
+        urls += installer.index.urls()
+    elif not any(line.startswith("Looking in indexes:") for line in output.splitlines()) \
+            and "--index-url" not in words and "-i" not in words and "--no-index" not in words:
+        urls.append(PYPI_SIMPLE)  # pip names its index only when it is not PyPI alone
+    down = [r for r in probe_urls(urls, timeout) if not r["reachable"]]
+    if down:
+        return "; ".join(f"cannot reach {r['host']}: {r['error']}" for r in down)
+    line = network_error(output)
+    if line is None:
+        return None
+    hosts = [host_of(u) for u in urls_in(line)]
+    return f"cannot reach {hosts[0] if hosts else 'a package index'}: {error_reason(line)}"
+
+
+def _download(action: Action, options: ApplyOptions) -> tuple[str, str, str | None]:
     from csm_doctor.fix.download import DownloadError, VerifiedCache, fetch_files
     from csm_doctor.fix.state import state_dir
+    from csm_doctor.probes.hf import token_source
     from csm_doctor.probes.system import hf_cache_dir
 
     repo, files = action.payload["repo"], list(action.payload["files"])
     try:
         outcomes = fetch_files(repo, files, cache_dir=options.cache_dir or hf_cache_dir(),
-                               endpoint=options.endpoint, token=get_token(), progress=options.progress,
+                               endpoint=options.endpoint, token=token_source()[0],
+                               progress=options.progress,
                                verified=VerifiedCache(state_dir() / "verified.json"),
-                               timeout_scale=options.timeout_scale, log=options.log)
+                               timeout_scale=options.timeout_scale, log=options.log,
+                               on_bytes=options.on_bytes)
     except DownloadError as exc:
         return "failed", str(exc), exc.finding_id
     parts = []

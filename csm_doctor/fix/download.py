@@ -1,10 +1,11 @@
 """Checkpoints into the Hugging Face cache: disk checked first, resumable, verified, token never shown.
 
-Everything goes through huggingface_hub: the Hub's metadata (`get_hf_file_metadata`:
-X-Repo-Commit, the ETag, X-Linked-Size), its HTTP download (`http_get`, which
-resumes a dropped connection with a Range request) and its cache layout
-(`hf_hub_download` links the snapshot once the blob is in place). What csm-doctor
-adds:
+huggingface_hub's public API does the Hub's side: the metadata
+(`get_hf_file_metadata`: X-Repo-Commit, the ETag, X-Linked-Size), the request
+headers with the token (`build_hf_headers`) and the cache layout
+(`hf_hub_download` links the snapshot once the blob is in place). The bytes
+come over plain HTTP with a Range request, so a dropped connection resumes
+where it stopped. What csm-doctor adds:
 
 - the partial file is `blobs/<etag>.incomplete`, kept when a run is interrupted,
   so the next run resumes it with a Range request instead of starting over
@@ -27,6 +28,8 @@ import json
 import os
 import re
 import shutil
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -37,6 +40,8 @@ REVISION = "main"
 GROUP = "checkpoints"
 CHECK = "checkpoint-files"
 METADATA_TIMEOUT_S = 30.0
+READ_TIMEOUT_S = 60.0      # no byte for this long: the connection is dropped and resumed
+RESUME_ATTEMPTS = 5
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _GIT_SHA1 = re.compile(r"[0-9a-f]{40}")
 _CHUNK = 8 * 1024 * 1024
@@ -261,7 +266,8 @@ class _Remote:
 def fetch_files(repo: str, files: list[str], *, cache_dir: Path, endpoint: str | None,
                 token: str | None, progress: bool = False, revision: str = REVISION,
                 verified: VerifiedCache | None = None, timeout_scale: float = 1.0,
-                log: Callable[[str], None] | None = None) -> list[FileOutcome]:
+                log: Callable[[str], None] | None = None,
+                on_bytes: Callable[[int, int | None], None] | None = None) -> list[FileOutcome]:
     """Download (or confirm) these files of one repo into the cache; DownloadError says why not."""
     _progress_bars(progress)
     remotes = [_metadata(repo, f, cache_dir, endpoint, token, revision, timeout_scale) for f in files]
@@ -270,7 +276,8 @@ def fetch_files(repo: str, files: list[str], *, cache_dir: Path, endpoint: str |
     if free is not None and needed > free:
         raise DownloadError("disk-space-low", f"{_size(needed)} left to download for {repo}, only "
                                               f"{_size(free)} free at {_existing(cache_dir)}")
-    return [_fetch_one(r, cache_dir, endpoint, token, revision, verified, log) for r in remotes]
+    return [_fetch_one(r, cache_dir, endpoint, token, revision, verified, log, on_bytes)
+            for r in remotes]
 
 
 def _metadata(repo: str, filename: str, cache_dir: Path, endpoint: str | None, token: str | None,
@@ -297,7 +304,8 @@ def _metadata(repo: str, filename: str, cache_dir: Path, endpoint: str | None, t
 
 def _fetch_one(remote: _Remote, cache_dir: Path, endpoint: str | None, token: str | None,
                revision: str, verified: VerifiedCache | None,
-               log: Callable[[str], None] | None) -> FileOutcome:
+               log: Callable[[str], None] | None,
+               on_bytes: Callable[[int, int | None], None] | None = None) -> FileOutcome:
     corrupt = False
     cached = remote.pointer if remote.pointer.exists() else (remote.blob if remote.blob.exists() else None)
     if cached is not None:
@@ -315,7 +323,7 @@ def _fetch_one(remote: _Remote, cache_dir: Path, endpoint: str | None, token: st
     for attempt in (1, 2):
         have = _resume_point(remote)
         resumed_from = resumed_from or have
-        _http_download(remote, have, token)
+        _http_download(remote, have, token, on_bytes)
         problem = verify_file(remote.partial, remote.etag, remote.size)
         if problem is None:
             os.replace(remote.partial, remote.blob)
@@ -346,20 +354,76 @@ def _resume_point(remote: _Remote) -> int:
     return have
 
 
-def _http_download(remote: _Remote, have: int, token: str | None) -> None:
-    from huggingface_hub.file_download import http_get
+def _http_download(remote: _Remote, have: int, token: str | None,
+                   on_bytes: Callable[[int, int | None], None] | None = None) -> None:
+    """GET the file into its partial, from byte `have` on, resuming a dropped connection.
+
+    Plain HTTP with a Range header (the Hub and its CDN honour it): huggingface_hub's
+    public `hf_hub_download` no longer resumes a partial file, and its `http_get` is
+    not public. The token goes to the Hub only, never to a CDN it redirects to.
+    """
     from huggingface_hub.utils import build_hf_headers
 
-    headers = build_hf_headers(token=token)
+    headers = dict(build_hf_headers(token=token))
     if not remote.same_origin:
-        headers.pop("authorization", None)  # a CDN link is signed; the token stays with the Hub
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
     remote.partial.parent.mkdir(parents=True, exist_ok=True)
+    problem = ""
+    for _ in range(RESUME_ATTEMPTS):
+        try:
+            have = _get_range(remote, have, headers, on_bytes)
+            return
+        except DownloadError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a dropped connection: resume from what we have
+            problem = f"{type(exc).__name__}: {exc}"
+            have = remote.partial.stat().st_size if remote.partial.is_file() else 0
+    raise DownloadError("hf-unreachable", f"{remote.repo}/{remote.filename}: the connection kept "
+                                          f"dropping ({_size(have)} kept for the next run): {problem}")
+
+
+def _get_range(remote: _Remote, have: int, headers: dict[str, str],
+               on_bytes: Callable[[int, int | None], None] | None) -> int:
+    """One GET from byte `have`; appends to the partial file and returns its final size."""
+    request = urllib.request.Request(remote.location, headers={
+        **headers, "Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})})
+    opener = urllib.request.build_opener(_SameOriginAuth())
     try:
-        with remote.partial.open("ab") as handle:
-            http_get(remote.location, handle, resume_size=have, headers=headers,
-                     expected_size=remote.size, displayed_filename=remote.filename)
-    except Exception as exc:  # noqa: BLE001 - the partial file stays for the next run
-        raise _as_download_error(exc, remote.repo, remote.filename) from None
+        response = opener.open(request, timeout=READ_TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and remote.size is not None and have >= remote.size:
+            return have  # already complete: verification decides
+        finding = {401: "hf-token-missing", 403: "hf-gated-no-access", 404: "checkpoint-missing"}
+        raise DownloadError(finding.get(exc.code, "hf-unreachable"),
+                            f"{remote.repo}/{remote.filename}: HTTP {exc.code} {exc.reason}") from None
+    with response, remote.partial.open("r+b" if remote.partial.exists() else "wb") as handle:
+        if have and response.status != 206:
+            have = 0  # the server ignored the Range: start over
+        handle.seek(have)
+        handle.truncate()
+        done = have
+        for block in iter(lambda: response.read(_CHUNK // 8), b""):
+            handle.write(block)
+            done += len(block)
+            if on_bytes is not None:
+                on_bytes(done, remote.size)
+    if remote.size is not None and done < remote.size:
+        raise ConnectionError(f"the server closed the connection after {done} of {remote.size} bytes")
+    return done
+
+
+class _SameOriginAuth(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, dropping the Authorization header when the origin changes."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        from urllib.parse import urlsplit
+
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urlsplit(newurl)[:2] != urlsplit(req.full_url)[:2]:
+            for name in list(new.headers):
+                if name.lower() == "authorization":
+                    del new.headers[name]
+        return new
 
 
 def _link(remote: _Remote, cache_dir: Path, endpoint: str | None, token: str | None,

@@ -47,6 +47,7 @@ class FixOptions:
     yes: bool = False
     dry_run: bool = False
     installer: str = "auto"
+    torch_index: str = "add"
     allow_system: bool = False
     write_profile: bool = False
     profile_file: str | None = None
@@ -61,6 +62,13 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _note(message: str) -> None:
+    """Progress, not an answer: dropped with -q."""
+    from csm_doctor.render.verbosity import say
+
+    say(message)
+
+
 def _scale() -> float:
     from csm_doctor.settings import timeout_scale
 
@@ -68,9 +76,22 @@ def _scale() -> float:
 
 
 def _target_python(python: str | None) -> str:
-    from csm_doctor.probes.target import default_python
+    return _target_choice(python).python
 
-    return os.path.abspath(python) if python else default_python()
+
+def _target_choice(python: str | None) -> Any:
+    from csm_doctor.probes.resolve import resolve_target
+
+    return resolve_target(python)
+
+
+def _own_tool_refusal(choice: Any) -> str | None:
+    """fix never changes csm-doctor's own pipx/uv-tool venv unless --python names it."""
+    if not (choice.fallback and choice.own_tool):
+        return None
+    return (f"refusing to change csm-doctor's own {choice.own_tool} environment ({choice.python}): "
+            "it is not your project's. Pass --python PATH/TO/python, activate your environment, "
+            "or run from the folder that holds your .venv")
 
 
 def _checkpoints(recipe: Any, facts: dict[str, Any], opts: FixOptions) -> list[Any]:
@@ -127,6 +148,7 @@ def run_fix(opts: FixOptions) -> int:
     from csm_doctor.recipe import load_recipe
 
     given = load_recipe(opts.recipe_ref) if opts.recipe_ref else None
+    choice = None
     if opts.facts_file:
         facts = load_facts(opts.facts_file)
         target = (facts.get("python") or {}).get("executable") or "python"
@@ -135,13 +157,14 @@ def run_fix(opts: FixOptions) -> int:
         from concurrent.futures import ThreadPoolExecutor
 
         validate_python(opts.python)
-        target = _target_python(opts.python)
+        choice = _target_choice(opts.python)
+        target = choice.python
         if not opts.as_json:
-            _say("csm-doctor: probing this machine...")
+            _note("csm-doctor: probing this machine...")
         with ThreadPoolExecutor(max_workers=1) as pool:  # pip's config is read while probing
-            choice = pool.submit(inst.choose_installer, opts.installer, target, None)
-            facts = probe_machine(target, opts.offline, opts.level, given)
-            installer, get_uv = choice.result()
+            chosen = pool.submit(inst.choose_installer, opts.installer, target, None)
+            facts = probe_machine(choice, opts.offline, opts.level, given, quiet=opts.as_json)
+            installer, get_uv = chosen.result()
     recipe, reason = (given, None) if given else auto_recipe(facts)
     os_name = (facts.get("os") or {}).get("name")
     profile = None
@@ -159,13 +182,16 @@ def run_fix(opts: FixOptions) -> int:
         is_root=hasattr(os, "geteuid") and os.geteuid() == 0 and not opts.facts_file,
         package_managers={} if opts.facts_file else
         {m: p for m in PACKAGE_MANAGERS if (p := find_executable(m))},
-        get_uv=get_uv))
+        get_uv=get_uv, torch_index=opts.torch_index))
     in_venv = (facts.get("python") or {}).get("in_venv")
     report = _Report(opts, recipe, reason, facts, target, installer, plan, findings)
 
     if opts.facts_file or opts.dry_run or not any(a.runs for a in plan):
         mode = "facts" if opts.facts_file else ("dry-run" if opts.dry_run else "nothing-to-run")
         return report.finish(mode, exit_code_for(findings))
+    own = _own_tool_refusal(choice) if choice is not None else None
+    if own and any(a.changes_packages for a in plan):
+        return report.refuse(own)
     if any(a.changes_packages for a in plan) and in_venv is not True and not opts.allow_system:
         prefix = (facts.get("python") or {}).get("prefix") or target
         return report.refuse(f"refusing to change the packages of {prefix}: it is not a virtual "
@@ -176,15 +202,16 @@ def run_fix(opts: FixOptions) -> int:
     try:
         with EnvironmentLock((facts.get("python") or {}).get("prefix") or target):
             return _apply_and_recheck(opts, report, given, recipe, findings, plan, installer,
-                                      target, profile)
+                                      choice, profile)
     except EnvironmentLocked as exc:
         return report.refuse(str(exc))
 
 
 def _apply_and_recheck(opts: FixOptions, report: "_Report", given: Any, recipe: Any,
-                       findings: list[Finding], plan: list[Action], installer: Any, target: str,
+                       findings: list[Finding], plan: list[Action], installer: Any, choice: Any,
                        profile: Path | None) -> int:
     """Holding the environment's lock: show, ask, apply, probe again, compare."""
+    target = choice.python
     from csm_doctor.commands.common import probe_machine
     from csm_doctor.fix.profile import read_block
 
@@ -198,8 +225,8 @@ def _apply_and_recheck(opts: FixOptions, report: "_Report", given: Any, recipe: 
     smoke_run = _smoke_kind(opts, recipe)  # bad --smoke/--repo: exit 2 before anything changes
     applied = apply_plan(plan, _apply_options(opts, installer))
     if not opts.as_json:
-        _say("csm-doctor: checking again...")
-    after_facts = probe_machine(target, opts.offline, opts.level, given)
+        _note("csm-doctor: checking again...")
+    after_facts = probe_machine(choice, opts.offline, opts.level, given, quiet=opts.as_json)
     overlay_profile(after_facts, {**(read_block(profile) if profile else {}),
                                   **applied.profile_variables})
     after = _judge(after_facts, recipe, _checkpoints(recipe, after_facts, opts))
@@ -224,15 +251,21 @@ def _smoke_kind(opts: FixOptions, recipe: Any) -> str | None:
 
 
 def _apply_options(opts: FixOptions, installer: Any, take_snapshot: bool = True) -> ApplyOptions:
-    from csm_doctor.fix import render
+    from csm_doctor.fix.render import StepView
 
-    echo = (lambda line: click.echo(f"      │ {line}", err=True)) if opts.verbose else None
-    human = not opts.as_json
+    from csm_doctor.render.verbosity import Verbosity
+
+    human = not opts.as_json and not Verbosity.quiet
+    view = StepView(live=not opts.verbose) if human else None
+    if opts.verbose:
+        echo = lambda line: click.echo(f"      │ {line}", err=True)  # noqa: E731
+    else:
+        echo = view.line if view is not None else None
     return ApplyOptions(
         installer=installer, step_timeout=opts.step_timeout, endpoint=os.environ.get("HF_ENDPOINT") or None,
         progress=sys.stderr.isatty(), timeout_scale=_scale(), echo=echo,
-        on_start=render.progress_start if human else None,
-        on_done=render.progress_done if human else None, log=_say, take_snapshot=take_snapshot)
+        on_start=view.start if view else None, on_done=view.done if view else None,
+        on_bytes=view.bytes if view else None, log=_say, take_snapshot=take_snapshot)
 
 
 class _Report:
@@ -251,7 +284,8 @@ class _Report:
         lines = [f"csm-doctor fix · recipe {self.recipe.id}: {self.recipe.title}"]
         if self.reason:
             lines.append(f"  chosen for this machine: {self.reason} (--recipe ID to choose another)")
-        lines.append(f"  environment under test: {self.target} ({venv})")
+        note = ((self.facts.get("doctor") or {}).get("target") or {}).get("note")
+        lines.append(f"  environment under test: {self.target} ({venv}{'; ' + note if note else ''})")
         lines.append(f"  packages go in with {self.installer.describe()}")
         if self.opts.facts_file:
             lines.append(f"  planned from {self.opts.facts_file}: nothing is run (--facts plans only)")
@@ -280,6 +314,7 @@ class _Report:
             recipe={"id": self.recipe.id, "title": self.recipe.title, "path": self.recipe.path,
                     "selected": "auto" if self.reason else "given", "reason": self.reason},
             target={"python": self.target, "in_venv": (self.facts.get("python") or {}).get("in_venv"),
+                    "chosen": (self.facts.get("doctor") or {}).get("target"),
                     "installer": {"tool": self.installer.tool, "uv": self.installer.uv,
                                   "version": self.installer.version}},
             plan=[a.to_json() for a in self.plan], **fields, exit_code=code))
@@ -335,7 +370,11 @@ def run_undo(opts: FixOptions) -> int:
     from csm_doctor.fix.profile import read_block, written_profiles
 
     validate_python(opts.python)
-    target = _target_python(opts.python)
+    choice = _target_choice(opts.python)
+    target = choice.python
+    own = _own_tool_refusal(choice)
+    if own:
+        raise InputError.single(None, own, key="--python")
     try:
         listing = snapshot.list_distributions(target)
     except snapshot.SnapshotError as exc:

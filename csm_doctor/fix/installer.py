@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 AUTO, UV, PIP = "auto", "uv", "pip"
+PYPI_SIMPLE = "https://pypi.org/simple"
 CONFIG_TIMEOUT_S = 30.0
 _TRUE = ("1", "true", "yes", "on")
 
@@ -37,7 +38,13 @@ class IndexConfig:
 
     def uv_args(self, index_url: str | None = None,
                 extra_index_urls: tuple[str, ...] = ()) -> list[str]:
-        """The same sources as uv options; `index_url` (torch's CUDA index) replaces pip's."""
+        """The same sources as uv options, and pip's way of choosing among them.
+
+        `index_url` replaces pip's (fix --torch-index only); `extra_index_urls` (PyTorch's
+        index, by default) are added to pip's. uv takes a package from the first index
+        that has it, pip from the best version across all: `--index-strategy
+        unsafe-best-match` makes uv choose as pip does, so both install the same versions.
+        """
         args: list[str] = []
         if self.no_index:
             args.append("--no-index")
@@ -51,7 +58,16 @@ class IndexConfig:
             args += ["--find-links", link]
         for host in self.trusted_hosts:
             args += ["--allow-insecure-host", host]
+        if not self.no_index:
+            args += ["--index-strategy", "unsafe-best-match"]
         return args
+
+    def urls(self, index_url: str | None = None, extra_index_urls: tuple[str, ...] = ()) -> list[str]:
+        """The indexes an install with these options reads (pip's default is PyPI)."""
+        if self.no_index:
+            return []
+        primary = index_url or self.index_url or PYPI_SIMPLE
+        return list(dict.fromkeys([primary, *extra_index_urls, *self.extra_index_urls]))
 
 
 def parse_pip_config(text: str) -> IndexConfig:
@@ -176,7 +192,7 @@ def get_uv_command() -> tuple[str, ...]:
 
 
 def uv_version(uv: str) -> str | None:
-    from csm_doctor.probes.command import run_command
+    from csm_doctor.process import run_command
 
     result = run_command([uv, "--version"], timeout=10)
     words = result.stdout.split()

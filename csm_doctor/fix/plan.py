@@ -59,6 +59,7 @@ class PlanInput:
     is_root: bool = False
     package_managers: dict[str, str] = field(default_factory=dict)
     get_uv: bool = False                   # uv must first be installed into csm-doctor's env
+    torch_index: str = "add"               # add: PyTorch's index beside the user's; only: instead
 
 
 def make_plan(inp: PlanInput) -> list[Action]:
@@ -182,11 +183,16 @@ class _Planner:
         index_url = self.inp.recipe.torch_index_url.format(variant=variant) if variant else None
         replacing = any(p.key in self.installed for p in pins)
         where = f" from PyTorch's {variant} index" if variant else ""
+        if index_url and self.inp.torch_index != "only":  # a mirror with torch wheels still counts
+            where = f" (PyTorch's {variant} index added to your configured ones)"
+            sources: dict[str, Any] = {"extra_index_urls": (index_url,)}
+        else:
+            sources = {"index_url": index_url}
         why = self._variant_reason(variant, gpus) if variant and gpus else ""
         return [Action(self._id("torch"), kinds.REINSTALL if replacing else kinds.INSTALL,
                        f"{'replace' if replacing else 'install'} {' + '.join(requirements)}{where}{why}",
                        self._take(triggers),
-                       argv=self.inp.installer.install(requirements, index_url=index_url))]
+                       argv=self.inp.installer.install(requirements, **sources))]
 
     def _cpu_variant(self) -> str | None:
         """No NVIDIA GPU, a recipe that runs on the CPU: PyTorch's CPU wheels, not PyPI's CUDA ones."""
@@ -246,14 +252,38 @@ class _Planner:
         for f in self.failing:
             if f.id == "torchaudio-backend-missing" and key(f) not in self.handled:
                 plain.append(("soundfile", f))
+        plain += self._dependency_pairs({canonical_name(_name(req)) for req, _ in plain})
         if plain:
             order = {p.name: i for i, p in enumerate(self.packages)}
             plain.sort(key=lambda item: order.get(item[1].subject or "", len(order)))
             requirements = list(dict.fromkeys(req for req, _ in plain))
             labels = ", ".join(f"{req} ({self._now(req)})" for req in requirements)
             out.insert(0, Action(self._id("packages"), kinds.INSTALL, f"install {labels}",
-                                 self._take([f for _, f in plain]),
+                                 self._take(list({id(f): f for _, f in plain}.values())),
                                  argv=self.inp.installer.install(requirements)))
+        return out
+
+    def _dependency_pairs(self, planned: set[str]) -> list[tuple[str, Finding]]:
+        """package-dependency-broken: the requirer and what it requires, in the same resolver run."""
+        from csm_doctor.rules import RuleContext
+        from csm_doctor.rules.packages import pair_requirements
+
+        torch_family = {p.key for p in self.packages if p.index == "pytorch"}
+        out: list[tuple[str, Finding]] = []
+        for f in self.failing:
+            observed = f.observed if isinstance(f.observed, dict) else {}
+            if f.check != "packages-dependencies" or key(f) in self.handled or not f.subject:
+                continue
+            item = {"package": f.subject, "version": observed.get("version"),
+                    "requires": observed.get("requires"), "requirement": f.expected}
+            pair = pair_requirements(RuleContext(self.facts, self.inp.recipe, None, None), item)
+            names = [canonical_name(_name(req)) for req in pair]
+            if any(n in torch_family for n in names):
+                continue  # torch's build comes from its own index: the torch step or advice
+            for req, name in zip(pair, names):
+                if name not in planned:
+                    planned.add(name)
+                    out.append((req, f))
         return out
 
     def _now(self, requirement: str) -> str:
@@ -414,7 +444,9 @@ class _Planner:
         return out
 
     def _advice_text(self, f: Finding) -> str:
-        fix = f.fix or "see docs/diagnoses.md for this id"
+        from csm_doctor import docs_url
+
+        fix = f.fix or f"see {docs_url('diagnoses.md')} for {f.id}"
         if f.id in ("nvidia-driver-missing", "nvidia-driver-too-old"):
             return f"{fix}; drivers: {DRIVER_PAGE} (Ubuntu: sudo ubuntu-drivers install; then reboot)"
         return fix  # the rules' own fixes already say `source .../set_env.sh` for CANN

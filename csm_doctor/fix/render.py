@@ -18,11 +18,16 @@ def render_plan(plan: list[Action], header: list[str], stream: TextIO | None = N
                 note: str | None = None) -> None:
     from rich.text import Text
 
+    from csm_doctor.render import wrap
+
     stream = stream or sys.stdout
     sym = symbols_for(stream)
+    width = wrap.terminal_width(stream)
     console = make_console(writable(stream))
     for i, line in enumerate(header):
-        console.print(Text(line, style="bold" if i == 0 else "dim"))
+        lead = len(line) - len(line.lstrip(" "))
+        for part in wrap.prose(line, lead + 2, width, first=lead):
+            console.print(Text(part, style="bold" if i == 0 else "dim"))
     console.print()
     if not plan:
         console.print(Text(f"{sym['pass']} Nothing to fix: no failing check has a step to take.",
@@ -34,14 +39,25 @@ def render_plan(plan: list[Action], header: list[str], stream: TextIO | None = N
     for i, action in enumerate(plan, 1):
         line = Text(f"  {i:>2}. ")
         line.append(f"{action.kind:<11}", style="cyan" if action.runs else "yellow")
-        line.append(action.description)
+        described = wrap.prose(action.description, 17, width, first=17)
+        line.append(described[0])
         console.print(line)
+        for rest in described[1:]:
+            console.print(Text(rest))
         if action.command:
             prefix = "$" if action.runs else "you:"
-            console.print(Text(f"        {prefix} {action.command}", style="dim"))
+            lead = f"        {prefix} "
+            as_command = action.runs or wrap.looks_like_command(action.command)
+            shown = wrap.command(action.command, 8, width, first=len(lead)) if as_command \
+                else wrap.prose(action.command, len(lead), width)
+            console.print(Text(lead + shown[0], style="dim"))
+            for rest in shown[1:]:
+                console.print(Text(rest, style="dim"))
         if action.addresses:
             labels = ", ".join(dict.fromkeys(ref.label() for ref in action.addresses))
-            console.print(Text(f"        {'fixes' if action.runs else 'for'}: {labels}", style="dim"))
+            lead = f"        {'fixes' if action.runs else 'for'}: "
+            for j, part in enumerate(wrap.prose(labels, len(lead), width, first=len(lead))):
+                console.print(Text((lead if j == 0 else "") + part, style="dim"))
     if note:
         console.print()
         console.print(Text(note, style="yellow"))
@@ -59,9 +75,52 @@ def progress_done(action: Action, result: Any, stream: TextIO | None = None) -> 
     mark = {"ok": sym["pass"], "failed": sym["fail"]}.get(result.status, sym["skip"])
     out = writable(stream)
     out.write(f"      {mark} {result.status} ({result.seconds:.1f} s)"
-              + (f": {result.message}" if result.status != "ok" or action.kind == "download" else "")
+              + (f": {_message(result)}" if result.status != "ok" or action.kind == "download" else "")
               + "\n")
     out.flush()
+
+
+class StepView:
+    """fix's steps on stderr: the step line, a live status line while it runs, its result.
+
+    On a terminal a step that runs past 2 s gets a spinner with its elapsed time and
+    the last line pip/uv printed (or, for downloads, the bytes so far); with -v every
+    output line is printed instead, so no status line is drawn over them.
+    """
+
+    def __init__(self, stream: TextIO | None = None, live: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.live = live
+        self.ticker: Any = None
+
+    def start(self, action: Action, index: int, total: int) -> None:
+        from csm_doctor.render.progress import Ticker
+
+        progress_start(action, index, total, self.stream)
+        if self.live:
+            self.ticker = Ticker(f"[{index}/{total}] {action.kind}", self.stream).start()
+
+    def line(self, text: str) -> None:
+        if self.ticker is not None:
+            self.ticker.update(text)
+
+    def bytes(self, done: int, total: int | None) -> None:
+        from csm_doctor.render.progress import byte_progress
+
+        if self.ticker is not None:
+            self.ticker.update(byte_progress(done, total, self.ticker.elapsed()))
+
+    def done(self, action: Action, result: Any) -> None:
+        if self.ticker is not None:
+            self.ticker.stop()
+            self.ticker = None
+        progress_done(action, result, self.stream)
+
+
+def _message(result: Any) -> str:
+    """A failed step's message, led by the diagnosis id that explains it (index-unreachable)."""
+    finding = getattr(result, "finding_id", None)
+    return f"{finding}: {result.message}" if finding and result.status == "failed" else result.message
 
 
 def render_outcome(plan: list[Action], results: list[Any], outcome: Any, code: int,
@@ -84,7 +143,7 @@ def render_outcome(plan: list[Action], results: list[Any], outcome: Any, code: i
         line.append(f"{action.description} ({result.seconds:.1f} s)")
         console.print(line)
         if result.status != "ok" or action.kind == "download":
-            console.print(Text(f"      {result.message}", style="dim" if result.status == "ok" else "red"))
+            console.print(Text(f"      {_message(result)}", style="dim" if result.status == "ok" else "red"))
     console.print()
     console.print(Text("Re-check:", style="bold"))
     for change in outcome.changes:

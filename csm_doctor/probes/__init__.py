@@ -17,6 +17,7 @@ from csm_doctor.probes.ascend import probe_ascend
 from csm_doctor.probes.base import Probe, ProbeContext, ProbeOutcome, run_probes
 from csm_doctor.probes.ffmpeg import probe_ffmpeg
 from csm_doctor.probes.hf import probe_hf
+from csm_doctor.probes.indexes import probe_indexes
 from csm_doctor.probes.nvidia import probe_nvidia
 from csm_doctor.probes.system import probe_system
 from csm_doctor.probes.target import probe_target, probe_torch_import
@@ -28,7 +29,8 @@ PROBES: tuple[Probe, ...] = (
     Probe("apple", ("apple",), probe_apple, timeout=15),
     Probe("ffmpeg", ("ffmpeg",), probe_ffmpeg, timeout=15),
     Probe("hf", ("hf",), probe_hf, timeout=30),
-    Probe("target", ("python", "packages", "torch"), probe_target, timeout=30),
+    Probe("indexes", ("indexes",), probe_indexes, timeout=25),
+    Probe("target", ("python", "packages", "torch", "dependencies"), probe_target, timeout=30),
     # Owns no section: if importing torch fails, the metadata facts still stand.
     Probe("torch-import", (), probe_torch_import, timeout=90, phase=2),
 )

@@ -11,7 +11,8 @@ import sys
 from typing import Any
 
 from csm_doctor.probes.base import ProbeContext, ProbeSkipped
-from csm_doctor.probes.command import find_executable, run_command
+from csm_doctor.probes.command import find_executable
+from csm_doctor.process import run_command
 
 
 def read_sysctl(sysctl: str, key: str, timeout: float) -> str | None:

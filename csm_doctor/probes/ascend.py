@@ -14,7 +14,8 @@ from typing import Any
 
 from csm_doctor.probes.base import ProbeContext
 from csm_doctor.errors import InputError
-from csm_doctor.probes.command import find_executable, run_command
+from csm_doctor.probes.command import find_executable
+from csm_doctor.process import run_command
 from csm_doctor.safeio import read_input
 from csm_doctor.settings import ascend_root
 

@@ -26,6 +26,8 @@ class ProbeContext:
     recipe: Recipe | None = None
     timeout_scale: float = 1.0
     earlier: dict[str, Any] = field(default_factory=dict)  # facts from earlier phases
+    # Called with (seconds so far, probes still running) past STILL_WORKING_S, every NOTE_EVERY_S.
+    on_wait: Callable[[float, list[str]], None] | None = None
 
     @property
     def gated_repos(self) -> tuple[str, ...]:
@@ -87,15 +89,44 @@ def run_probes(probes: list[Probe], ctx: ProbeContext) -> list[ProbeOutcome]:
         thread.start()
         threads.append((probe, thread, time.monotonic()))
     outcomes = []
+    waiting = _Waiting(ctx, threads)
     for probe, thread, started in threads:
         budget = ctx.timeout(probe.timeout)
-        thread.join(max(0.0, started + budget - time.monotonic()))
+        deadline = started + budget
+        while thread.is_alive() and time.monotonic() < deadline:
+            thread.join(min(0.5, max(0.0, deadline - time.monotonic())))
+            waiting.tick()
         outcome = slots.get(probe.name)
         if outcome is None or thread.is_alive():
             outcome = ProbeOutcome(probe.name, "timeout", time.monotonic() - started,
                                    error=f"no answer within {budget:g} s")
         outcomes.append(outcome)
     return outcomes
+
+
+STILL_WORKING_S = 10.0
+NOTE_EVERY_S = 10.0
+
+
+class _Waiting:
+    """Says "still working" (through ctx.on_wait) when probing runs long, naming what it waits for."""
+
+    def __init__(self, ctx: ProbeContext, threads: list[tuple[Probe, threading.Thread, float]]) -> None:
+        self.ctx, self.threads = ctx, threads
+        self.started = time.monotonic()
+        self.next_note = self.started + STILL_WORKING_S
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if self.ctx.on_wait is None or now < self.next_note:
+            return
+        self.next_note = now + NOTE_EVERY_S
+        pending = [p.name for p, t, _ in self.threads if t.is_alive()]
+        if pending:
+            try:
+                self.ctx.on_wait(now - self.started, pending)
+            except Exception:  # noqa: BLE001 - a note must never stop probing
+                pass
 
 
 def _guarded(probe: Probe, ctx: ProbeContext, slots: dict[str, ProbeOutcome]) -> None:

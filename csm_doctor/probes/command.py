@@ -2,8 +2,8 @@
 
 Windows runs a binary planted in the current directory before PATH, so tools
 are resolved to absolute paths from absolute PATH entries (plus known install
-locations). Running them is csm_doctor.process's job (re-exported here for
-the probes): a timeout, an output cap, the whole process group killed.
+locations). Running them is csm_doctor.process's job: a timeout, an output
+cap, the whole process group killed.
 """
 
 from __future__ import annotations
@@ -11,13 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-
-from csm_doctor.process import (  # noqa: F401 - the probes' runner
-    CommandResult,
-    kill_process_tree,
-    new_session_kwargs,
-    run_command,
-)
 
 # Where the NVIDIA and Ascend tools live when PATH does not say (WSL, Windows).
 KNOWN_LOCATIONS: dict[str, tuple[str, ...]] = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from csm_doctor.probes.base import ProbeContext
-from csm_doctor.probes.command import find_executable, run_command
+from csm_doctor.probes.command import find_executable
+from csm_doctor.process import run_command
 
 
 class FfmpegProbeError(RuntimeError):

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from csm_doctor.probes.base import ProbeContext
-from csm_doctor.probes.command import find_executable, run_command
+from csm_doctor.probes.command import find_executable
+from csm_doctor.process import run_command
 from csm_doctor.settings import nvml_enabled
 
 NVIDIA_PCI_VENDOR = "0x10de"

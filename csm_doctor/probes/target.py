@@ -28,14 +28,10 @@ class TargetProbeError(RuntimeError):
 
 
 def default_python() -> str:
-    """The active virtual environment's interpreter, else this one (the contract)."""
-    venv = os.environ.get("VIRTUAL_ENV") or os.environ.get("CONDA_PREFIX")
-    if venv:
-        for candidate in (Path(venv) / "bin" / "python", Path(venv) / "Scripts" / "python.exe",
-                          Path(venv) / "python.exe"):
-            if candidate.is_file():
-                return str(candidate)
-    return sys.executable
+    """The environment under test when --python is not given (probes/resolve.py says how)."""
+    from csm_doctor.probes.resolve import resolve_target
+
+    return resolve_target().python
 
 
 def run_target_script(python: str, timeout: float, import_torch: bool) -> dict[str, Any]:
@@ -75,7 +71,7 @@ def probe_target(ctx: ProbeContext) -> dict[str, Any]:
     _check_interpreter(ctx.python)
     facts = run_target_script(ctx.python, ctx.timeout(20), import_torch=False)
     return {"python": facts.get("python"), "packages": facts.get("packages"),
-            "torch": facts.get("torch")}
+            "torch": facts.get("torch"), "dependencies": facts.get("dependencies")}
 
 
 def probe_torch_import(ctx: ProbeContext) -> dict[str, Any]:

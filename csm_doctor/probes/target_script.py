@@ -60,6 +60,61 @@ def distributions():
     return found, metadata
 
 
+def requirement_parser():
+    """packaging's Requirement: the target's own, else the copy pip vendors; None without both."""
+    try:
+        from packaging.requirements import Requirement
+        return Requirement
+    except Exception:
+        pass
+    try:
+        from pip._vendor.packaging.requirements import Requirement
+        return Requirement
+    except Exception:
+        return None
+
+
+def dependency_facts(packages, metadata):
+    """Every distribution's Requires-Dist against what is installed (what `pip check` does).
+
+    Markers are evaluated here, in the target, so python_version and platform are the
+    target's; requirements behind an extra are not required and are skipped.
+    """
+    if metadata is None:
+        return {"checked": False, "reason": "importlib.metadata is not available", "broken": []}
+    Requirement = requirement_parser()
+    if Requirement is None:
+        return {"checked": False, "reason": "neither packaging nor pip is installed in the target",
+                "broken": []}
+    broken, seen = [], set()
+    for dist in metadata.distributions():
+        try:
+            name = dist.metadata["Name"]
+            if not name or canonical(name) in seen:
+                continue
+            seen.add(canonical(name))
+            requires = dist.requires or []
+        except Exception:
+            continue
+        for text in requires:
+            try:
+                req = Requirement(text)
+                if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                    continue
+                have = packages.get(canonical(req.name))
+                if have is None:
+                    problem = "missing"
+                elif req.specifier and not req.specifier.contains(have, prereleases=True):
+                    problem = "version"
+                else:
+                    continue
+            except Exception:
+                continue
+            broken.append({"package": name, "version": dist.version, "requirement": text.strip(),
+                           "requires": canonical(req.name), "installed": have, "problem": problem})
+    return {"checked": True, "broken": broken[:200]}
+
+
 def read_version_py(metadata):
     """torch/version.py holds the build's CUDA/HIP without importing torch."""
     try:
@@ -205,7 +260,8 @@ def first_line(exc):
 
 def main():
     packages, metadata = distributions()
-    result = {"python": python_facts(), "packages": packages, "torch": torch_static(packages, metadata)}
+    result = {"python": python_facts(), "packages": packages, "torch": torch_static(packages, metadata),
+              "dependencies": dependency_facts(packages, metadata)}
     if "import-torch" in sys.argv[1:] and result["torch"] is not None:
         result["torch"] = torch_runtime(result["torch"])
     sys.stdout.write("\n" + MARKER + "\n" + json.dumps(result) + "\n")

@@ -60,11 +60,21 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
     stream = writable(stream)
     console = make_console(stream)
     python = facts.get("python") or {}
-    console.print(Text(f"csm-doctor · recipe {recipe.id}: {recipe.title}", style="bold"))
+    from csm_doctor.render import wrap
+
+    width = wrap.terminal_width(stream)
+    for part in wrap.prose(f"csm-doctor · recipe {recipe.id}: {recipe.title}", 2, width, first=0):
+        console.print(Text(part, style="bold"))
     if recipe_reason:
-        console.print(Text(f"  {recipe_reason}", style="dim"))
+        for part in wrap.prose(f"  {recipe_reason}", 4, width, first=0):
+            console.print(Text(part, style="dim"))
     target = python.get("executable") or "unknown interpreter"
-    console.print(Text(f"  environment under test: {target}", style="dim"))
+    chosen = ((facts.get("doctor") or {}).get("target") or {})
+    note = chosen.get("note")
+    for part in wrap.prose(f"  environment under test: {target}" + (f" ({note})" if note else ""),
+                           4, width, first=0):
+        console.print(Text(part, style="yellow" if chosen.get("own_tool") and
+                           chosen.get("source") != "--python" else "dim"))
     console.print()
 
     groups = [(PROBE_GROUP, "csm-doctor probes")] + catalogue.groups
@@ -82,13 +92,8 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
             continue  # nothing here applies to this machine and recipe
         if worst in (Status.FAIL, Status.ERROR, Status.WARN):
             problem_groups += 1
-        line = Text()
-        line.append(f"[{sym[shown.value]}] ", style=STYLE[shown.value])
-        line.append(title)
-        headline = _headline(members)
-        if headline:
-            line.append(f" ({headline})", style="dim")
-        console.print(line)
+        _render_group_line(console, f"[{sym[shown.value]}] ", STYLE[shown.value], title,
+                           _headline(members))
         for finding in members:
             if finding.status in (Status.PASS, Status.SKIP) and not verbose:
                 continue
@@ -99,6 +104,28 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
         _render_timings(console, facts)
     console.print()
     _render_summary(console, findings, problem_groups, sym)
+
+
+def _render_group_line(console: Any, mark: str, style: str, title: str, headline: str) -> None:
+    """`[✓] Group title (headline)`, wrapped between words under its indent on a terminal."""
+    from rich.text import Text
+
+    from csm_doctor.render import wrap
+
+    width = wrap.terminal_width(console.file) if console.is_terminal else None
+    text = title + (f" ({headline})" if headline else "")
+    parts = wrap.prose(text, 4, width, first=len(mark))
+    line = Text()
+    line.append(mark, style=style)
+    first = parts[0] if parts else ""
+    if headline and first.endswith(f" ({headline})"):
+        line.append(first[:-len(headline) - 3])
+        line.append(f" ({headline})", style="dim")
+    else:
+        line.append(first)
+    console.print(line)
+    for part in parts[1:]:
+        console.print(Text(part, style="dim"))
 
 
 def _headline(members: list[Finding]) -> str:
@@ -128,20 +155,31 @@ def render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose:
                    indent: str = "") -> None:
     from rich.text import Text
 
+    from csm_doctor.render import wrap
+
+    width = wrap.terminal_width(console.file) if console.is_terminal else None
     status = finding.status.value
     line = Text("    " + indent)
     line.append(f"{sym[status]} ", style=STYLE[status])
-    line.append(finding.title)
-    if verbose:
-        line.append(f"  [{finding.id}]", style="dim")
+    title = finding.title + (f"  [{finding.id}]" if verbose else "")
+    parts = wrap.prose(title, 6 + len(indent), width, first=4 + len(indent) + len(sym[status]) + 1)
+    line.append(parts[0])
     console.print(line)
+    for rest in parts[1:]:
+        console.print(Text(rest))
     for detail in finding.details:
-        console.print(Text(f"        {indent}{detail}", style="dim"))
+        for part in wrap.prose(f"        {indent}{detail}", 8 + len(indent), width, first=0):
+            console.print(Text(part, style="dim"))
     if verbose and finding.status in (Status.FAIL, Status.WARN) and finding.expected is not None:
         console.print(Text(f"        observed: {finding.observed!s}   expected: {finding.expected!s}",
                            style="dim"))
     if finding.fix and finding.status in (Status.FAIL, Status.WARN, Status.ERROR):
-        console.print(Text(f"      {sym['arrow']} {finding.fix}", style="cyan"))
+        lead = f"      {sym['arrow']} "
+        fix = str(finding.fix)
+        parts = wrap.command(fix, 6, width, first=len(lead)) if wrap.looks_like_command(fix) \
+            else wrap.prose(fix, 8, width, first=len(lead))
+        for j, part in enumerate(parts):
+            console.print(Text((lead if j == 0 else "") + part, style="cyan"))
 
 
 def _render_timings(console: Any, facts: dict[str, Any]) -> None:

@@ -93,7 +93,10 @@ def render_triage(facts: dict[str, Any], sources: list[dict[str, Any]], origin: 
         for line in fact_lines(facts):
             console.print(Text(f"  {line}"))
     if not findings:
-        console.print(Text("No known problem recognised (docs/triage.md lists what is).", style="dim"))
+        from csm_doctor import docs_url
+
+        console.print(Text(f"No known problem recognised ({docs_url('triage.md')} lists what is).",
+                           style="dim"))
     if gaps:
         console.print(Text("It cannot tell because the paste lacks:", style="bold"))
         for lack in gaps["lacks"]:

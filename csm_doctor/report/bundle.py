@@ -139,4 +139,7 @@ def bundle_files(report: dict[str, Any], redactor: Any) -> tuple[dict[str, str],
                                                 "are never kept", "redactions": redactions})
     checksums = {name: sha256(text) for name, text in files.items()}
     files[SUMMARY] = redactor.text(markdown_summary(report, redactions, checksums))
+    from csm_doctor.report.html import report_page  # the page a person opens (report/html.py)
+
+    files["report.html"] = report_page(report, redactions, redactor)
     return files, redactions

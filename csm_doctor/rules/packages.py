@@ -144,3 +144,80 @@ def numpy_abi(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.skipped(f"torch {torch}: its NumPy ABI is not known", subject="numpy")
     else:
         yield ctx.passed(f"numpy {numpy} suits torch {torch}", subject="numpy", observed=numpy)
+
+
+@rule("dependencies_consistent")
+def dependencies_consistent(ctx: RuleContext) -> Iterable[Finding]:
+    """`pip check` without pip: every distribution's Requires-Dist against what is installed.
+
+    The target script evaluated markers in the target; here each broken requirement
+    becomes a finding. It fails when the recipe's packages are involved (either side of
+    the pair) and warns otherwise: a broken requirement elsewhere may never be imported.
+    """
+    deps = ctx.need("dependencies")
+    installed = ctx.need("packages")
+    if not deps.get("checked"):
+        yield ctx.skipped(f"requirements not read: {deps.get('reason') or 'unknown reason'}")
+        return
+    broken = [b for b in deps.get("broken") or [] if isinstance(b, dict) and b.get("package")]
+    if not broken:
+        yield ctx.passed(f"the requirements of all {len(installed)} installed distributions are met")
+        return
+    recipe = {p.key for p in ctx.recipe.packages_for(ctx.os_name)}
+    for item in broken:
+        package, version = str(item["package"]), item.get("version")
+        needed, have = str(item.get("requires") or ""), item.get("installed")
+        ours = canonical_name(package) in recipe or canonical_name(needed) in recipe
+        what = f"{needed} {have} is installed" if have else f"{needed} is not installed"
+        make = ctx.failed if ours else ctx.warned
+        yield make(f"{package} {version} requires {item.get('requirement')}, but {what}",
+                   subject=package, observed={"version": version, "requires": needed,
+                                              "installed": have},
+                   expected=item.get("requirement"), fix=pair_command(ctx, item))
+
+
+def pair_requirements(ctx: RuleContext, item: dict) -> list[str]:
+    """The pair to reinstall in one resolver run: the recipe's pins where it has them.
+
+    The requiring package keeps its installed version unless the recipe pins it; the
+    dependency gets the recipe's pin, else exactly the range the requirer asks for.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    pins = {p.key: p for p in ctx.recipe.packages_for(ctx.os_name)}
+    package, needed = canonical_name(str(item["package"])), canonical_name(str(item.get("requires") or ""))
+    first = pins.get(package)
+    out = [f"{first.name}{first.spec}" if first and first.spec else
+           f"{item['package']}=={item.get('version')}"]
+    second = pins.get(needed)
+    if second is not None and second.spec:
+        out.append(f"{second.name}{second.spec}")
+    else:
+        try:
+            req = Requirement(str(item.get("requirement")))
+            out.append(f"{req.name}{req.specifier}")
+        except InvalidRequirement:
+            out.append(needed)
+    return out
+
+
+def pair_command(ctx: RuleContext, item: dict) -> str:
+    import shlex
+
+    return "pip install " + " ".join(shlex.quote(r) for r in pair_requirements(ctx, item))
+
+
+@rule("indexes_reachable")
+def indexes_reachable(ctx: RuleContext) -> Iterable[Finding]:
+    """The indexes fix would install from answer; one finding per host that does not."""
+    indexes = [i for i in ctx.need("indexes") if isinstance(i, dict)]
+    down = [i for i in indexes if i.get("reachable") is False]
+    if not down:
+        hosts = ", ".join(dict.fromkeys(str(i.get("host")) for i in indexes)) or "none configured"
+        yield ctx.passed(f"package indexes answer ({hosts})")
+        return
+    for item in down:
+        role = "PyTorch's index (torch's builds)" if item.get("role") == "pytorch" else "a pip index"
+        yield ctx.warned(f"cannot reach {item.get('host')}, {role}: {item.get('error')}",
+                         subject=str(item.get("host")), observed=item.get("error"),
+                         expected="an HTTP answer")

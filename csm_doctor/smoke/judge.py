@@ -116,6 +116,13 @@ def judge_error(error: dict[str, Any], *, hf_offline: bool, where: str) -> Findi
         return finding(diagnosis, Status.FAIL, f"{summary} ({_while(stage, where)})", "smoke-run",
                        details=details, observed=head)
     tail = [line for line in (error.get("traceback") or "").strip().splitlines()[-6:]]
+    types = {str(c.get("type")) for c in error.get("chain") or []} | {str(error.get("type"))}
+    if types & {"ImportError", "ModuleNotFoundError"}:  # an environment problem, not csm-doctor's
+        return finding("package-dependency-broken", Status.FAIL,
+                       f"a package cannot be imported ({_while(stage, where)}): {head}"[:300],
+                       "smoke-run", details=tail + ["csm-doctor check names the broken requirement "
+                                                    "(packages-dependencies); csm-doctor fix "
+                                                    "reinstalls the pair"], observed=head)
     return finding("probe-failed", Status.ERROR, f"smoke failed {_while(stage, where)}: {head}"[:300],
                    "smoke-run", details=tail, observed=head)
 

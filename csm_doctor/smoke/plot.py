@@ -34,6 +34,26 @@ GLYPHS = {  # 5 columns x 7 rows, most significant bit on the left
     "z": (0, 0, 31, 2, 4, 8, 31), "+": (0, 4, 4, 31, 4, 4, 0), "-": (0, 0, 0, 31, 0, 0, 0),
     " ": (0, 0, 0, 0, 0, 0, 0),
 }
+# Capitals for the title (HD44780-style 5x7); the title is drawn upper-case.
+GLYPHS.update({
+    "A": (14, 17, 17, 31, 17, 17, 17), "B": (30, 17, 17, 30, 17, 17, 30),
+    "C": (14, 17, 16, 16, 16, 17, 14), "D": (28, 18, 17, 17, 17, 18, 28),
+    "E": (31, 16, 16, 30, 16, 16, 31), "F": (31, 16, 16, 30, 16, 16, 16),
+    "G": (14, 17, 16, 23, 17, 17, 15), "I": (14, 4, 4, 4, 4, 4, 14),
+    "J": (7, 2, 2, 2, 2, 18, 12), "K": (17, 18, 20, 24, 20, 18, 17),
+    "L": (16, 16, 16, 16, 16, 16, 31), "M": (17, 27, 21, 21, 17, 17, 17),
+    "N": (17, 17, 25, 21, 19, 17, 17), "O": (14, 17, 17, 17, 17, 17, 14),
+    "P": (30, 17, 17, 30, 16, 16, 16), "Q": (14, 17, 17, 17, 21, 18, 13),
+    "R": (30, 17, 17, 30, 20, 18, 17), "S": (15, 16, 16, 14, 1, 1, 30),
+    "T": (31, 4, 4, 4, 4, 4, 4), "U": (17, 17, 17, 17, 17, 17, 14),
+    "V": (17, 17, 17, 17, 17, 10, 4), "W": (17, 17, 17, 21, 21, 21, 10),
+    "X": (17, 17, 10, 4, 10, 17, 17), "Y": (17, 17, 17, 10, 4, 4, 4),
+    "Z": (31, 1, 2, 4, 8, 16, 31), ":": (0, 12, 12, 0, 12, 12, 0),
+    ",": (0, 0, 0, 0, 12, 4, 8), "(": (2, 4, 8, 8, 8, 4, 2), ")": (8, 4, 2, 2, 2, 4, 8),
+    "/": (0, 1, 2, 4, 8, 16, 0), "=": (0, 0, 31, 0, 31, 0, 0), "?": (14, 17, 1, 2, 4, 0, 4),
+    ";": (0, 12, 12, 0, 12, 4, 8), "_": (0, 0, 0, 0, 0, 0, 31), "!": (4, 4, 4, 4, 4, 0, 4),
+})
+TITLE_LINE = 11  # pixels per title line (7 rows of glyph + spacing)
 
 
 class Canvas:
@@ -100,8 +120,9 @@ def tick_step(span: float, most: int) -> float:
     return span
 
 
-def render_png(data: dict[str, Any], seconds: float) -> bytes:
-    """The PNG for one smoke run's plot data (see target_smoke.plot_data)."""
+def render_png(data: dict[str, Any], seconds: float, title: list[str] | None = None) -> bytes:
+    """The PNG for one smoke run's plot data (see target_smoke.plot_data), under its title
+    (what ran where, its RTF, what to expect), drawn upper-case."""
     cols = int(data["columns"])
     spec_h = int(data.get("spec_height") or 0)
     spectrogram = base64.b64decode(data["spectrogram_b64"]) if data.get("spectrogram_b64") else b""
@@ -113,7 +134,22 @@ def render_png(data: dict[str, Any], seconds: float) -> bytes:
     if spec_h and len(spectrogram) == spec_h * cols:
         _spectrogram(canvas, spectrogram, cols, spec_h, spec_top, float(data.get("nyquist_hz") or 12000))
     _time_axis(canvas, cols, seconds, height - BOTTOM)
-    return canvas.png()
+    return with_title(canvas, title or []).png()
+
+
+def with_title(canvas: Canvas, lines: list[str]) -> Canvas:
+    """The figure with a band of title lines above it (cut to the figure's width)."""
+    if not lines:
+        return canvas
+    band = 6 + TITLE_LINE * len(lines)
+    out = Canvas(canvas.width, canvas.height + band, BACKGROUND)
+    out.pixels[band * canvas.width * 3:] = canvas.pixels
+    fits = max((canvas.width - 8) // 6, 1)
+    for i, line in enumerate(lines):
+        text = line.upper()
+        text = text if len(text) <= fits else text[:fits - 2] + ".."
+        out.text(4, 4 + i * TITLE_LINE, text, INK if i == 0 else AXIS)
+    return out
 
 
 def _waveform(canvas: Canvas, envelope: list[list[float]], cols: int) -> None:
@@ -155,9 +191,10 @@ def _time_axis(canvas: Canvas, cols: int, seconds: float, y: int) -> None:
         tick = round(tick + step, 6)
 
 
-def write_png(path: str | Path, data: dict[str, Any], seconds: float) -> str:
+def write_png(path: str | Path, data: dict[str, Any], seconds: float,
+              title: list[str] | None = None) -> str:
     from csm_doctor.safeio import replace_file
 
     target = Path(path)
-    replace_file(target, render_png(data, seconds))  # a link planted at PATH is not followed
+    replace_file(target, render_png(data, seconds, title))  # a link planted at PATH is not followed
     return str(target)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -22,6 +23,7 @@ from typing import Any, Callable
 from csm_doctor.findings import SEVERITY, Finding, Status, sort_findings
 
 MARKER = "@@CSM_DOCTOR_JSON@@"
+MAX_LINE_BYTES = 64 * 1024  # one line of the target's stderr
 MAX_RESULT_BYTES = 64 * 1024 * 1024  # the result (with its plot data); a target that prints more is cut
 PROGRESS = "@@CSM_DOCTOR_PROGRESS@@"
 TARGET_SCRIPT = Path(__file__).with_name("target_smoke.py")
@@ -56,6 +58,7 @@ class SmokeOptions:
     offline: bool = False
     text: str = DEFAULT_TEXT
     speaker: int = 0
+    repeats: int = 3          # timed generations after an untimed warm-up; the median is reported
 
     @property
     def frames(self) -> int:
@@ -185,7 +188,7 @@ def run_smoke(options: SmokeOptions, progress: ProgressCallback | None = None) -
     config = {"kind": options.kind, "model_id": options.model_id, "repo": options.repo and
               str(Path(options.repo).resolve()), "device": options.device, "dtype": options.dtype,
               "max_frames": options.frames, "text": options.text, "speaker": options.speaker,
-              "wav_path": wav_path, "image": PLOT_IMAGE, "seed": 0}
+              "wav_path": wav_path, "image": PLOT_IMAGE, "seed": 0, "repeats": options.repeats}
     _remove_stale(wav_path)
     run = run_target(options.python, config, env, options.timeout, report)
     details: dict[str, Any] = {"notes": notes, "stderr_tail": run.stderr_tail[-20:]}
@@ -283,20 +286,76 @@ def run_target(python: str, config: dict[str, Any], extra_env: dict[str, str], t
 
 def _relay(stream: Any, tail: deque[str], records: list[dict[str, Any]],
            report: ProgressCallback) -> None:
-    for raw in iter(lambda: stream.readline(64 * 1024), b""):
-        line = redact(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-        if line.startswith(PROGRESS):
-            try:
-                record = json.loads(line[len(PROGRESS):])
-            except json.JSONDecodeError:
-                continue
-            records.append(record)
-            try:
-                report(record)
-            except Exception:  # noqa: BLE001 - a display problem must not stop the run
-                pass
-        elif line.strip():
-            tail.append(line)
+    """The target's stderr: progress records, download bars, and the tail kept for judging.
+
+    Read in chunks and split on carriage returns too: a download bar (tqdm, from
+    huggingface_hub inside the target) redraws its line with \r and ends it only when
+    the file is done, so reading whole lines would show the bytes only at the end.
+    """
+    pending = b""
+    last_bar = 0.0
+    read = getattr(stream, "read1", None) or stream.read
+    while True:
+        chunk = read(65536)
+        if not chunk:
+            break
+        pending += chunk
+        *segments, pending = re.split(rb"[\r\n]", pending)
+        if len(pending) > MAX_LINE_BYTES:  # a line that never ends is cut, not hoarded
+            segments.append(pending[:MAX_LINE_BYTES])
+            pending = b""
+        for raw in segments:
+            last_bar = _relay_segment(raw, tail, records, report, last_bar)
+    if pending:
+        _relay_segment(pending, tail, records, report, 0.0)
+
+
+_BAR = re.compile(r"^(?P<name>[^|]{0,120}?):?\s*(?P<pct>\d{1,3})%\|[^|]*\|\s*(?P<done>[\d.]+\s?[kKMGT]?i?B?)"
+                  r"/(?P<total>[\d.]+\s?[kKMGT]?i?B?)(?:\s*\[[^\],]*,?\s*(?P<rate>[^\]]*)\])?")
+BAR_EVERY_S = 0.5
+
+
+def download_line(text: str) -> str | None:
+    """"model.safetensors: 2.80G of 6.22G (45%), 97.3MB/s" from a tqdm bar, else None."""
+    match = _BAR.match(text.strip())
+    if match is None:
+        return None
+    name = match.group("name").strip() or "download"
+    rate = f", {match.group('rate').strip()}" if match.group("rate") and "?" not in match.group("rate") else ""
+    return f"{name}: {match.group('done')} of {match.group('total')} ({match.group('pct')}%){rate}"
+
+
+def _relay_segment(raw: bytes, tail: deque[str], records: list[dict[str, Any]],
+                   report: ProgressCallback, last_bar: float) -> float:
+    line = redact(raw.decode("utf-8", errors="replace"))
+    if line.startswith(PROGRESS):
+        try:
+            record = json.loads(line[len(PROGRESS):])
+        except json.JSONDecodeError:
+            return last_bar
+        records.append(record)
+        _report(report, record)
+        return last_bar
+    bar = download_line(line)
+    if bar is not None:
+        now = time.monotonic()
+        done = "(100%)" in bar
+        if now - last_bar >= BAR_EVERY_S or done:
+            _report(report, {"stage": "download", "message": f"downloading {bar}"})
+            last_bar = now
+        if done:
+            tail.append(line.strip())
+        return last_bar
+    if line.strip():
+        tail.append(line)
+    return last_bar
+
+
+def _report(report: ProgressCallback, record: dict[str, Any]) -> None:
+    try:
+        report(record)
+    except Exception:  # noqa: BLE001 - a display problem must not stop the run
+        pass
 
 
 def redact(line: str) -> str:
@@ -328,7 +387,8 @@ def _plot(payload: dict[str, Any], path: Path, details: dict[str, Any]) -> str |
         return None
     try:
         rate = audio.get("sample_rate") or 24000
-        return write_png(path, data, (audio.get("samples") or 0) / rate)
+        seconds = (audio.get("samples") or 0) / rate
+        return write_png(path, data, seconds, title=plot_title(payload, seconds))
     except Exception as exc:  # noqa: BLE001 - the picture is a courtesy, not the verdict
         details.setdefault("notes", []).append(f"could not draw {path}: {exc}")
         return None
@@ -341,6 +401,24 @@ def _remove_stale(path: str) -> None:
             stale.unlink()
         except OSError:
             pass
+
+
+def plot_title(payload: dict[str, Any], seconds: float) -> list[str]:
+    """The PNG's two title lines: what ran where, its speed, and what to expect from the sound."""
+    device = (payload.get("device") or {}).get("type") or "?"
+    kind = payload.get("kind")
+    model = {"tiny": "tiny random CSM", "random-weights": "CSM-1B size, random weights",
+             "official": "sesame/csm-1b (official repo)"}.get(kind, payload.get("model_id") or "CSM")
+    timings = payload.get("timings") or {}
+    generate = timings.get("generate")
+    rtf = f"RTF {generate / seconds:.2f}" if generate and seconds else "RTF ?"
+    runs = len(timings.get("generate_runs") or []) or 1
+    first = f"{model} on {device}, {payload.get('dtype') or '?'}, {rtf} (median of {runs})"
+    if kind in ("tiny", "random-weights"):
+        second = "random weights: noise is expected, not speech"
+    else:
+        second = "expect clear speech; noise or silence means a problem"
+    return [first, second]
 
 
 def target_details(payload: dict[str, Any]) -> dict[str, Any]:
