@@ -19,11 +19,11 @@ from csm_doctor.rules.base import RuleContext, rule
 
 def _family_gate(ctx: RuleContext) -> tuple[bool, str]:
     """(applies, why not): a lint check belongs to the setup its name says."""
-    from csm_doctor.lint.kinds import FAMILY_RECIPES, family_of_recipe
+    from csm_doctor.lint.kinds import family_of_recipe, family_recipes
 
     family = ctx.check.name.split("-")[1]
     if family_of_recipe(ctx.recipe) != family:
-        return False, f"applies to {FAMILY_RECIPES[family]} fine-tuning only"
+        return False, f"applies to {family_recipes().get(family, family)} fine-tuning only"
     return True, ""
 
 
