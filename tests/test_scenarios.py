@@ -514,3 +514,13 @@ def test_multi_gpu_ddp_recipe_on_windows_and_macos_has_no_nccl():
     assert statuses(mac, "nccl-unavailable") == {"warn"}
     assert statuses(judge(BASE, "songbloom-lora"), "nccl-unavailable") == {"pass"}
     assert statuses(judge(machine(os=windows)), "nccl-unavailable") == {"skip"}  # csm-1b: one GPU
+
+
+def test_linux_triton_other_than_torchs_requirement_is_found():
+    """The torch table's `linux_triton` pin is judged: torch 2.4.0 requires triton==3.0.0."""
+    assert statuses(judge(BASE), "triton-version-mismatch", "triton-pin") == {"pass"}
+    findings = judge(machine(packages=dict(BASE["packages"], triton="3.1.0")))
+    pin = [f for f in findings if f.check == "triton-pin"]
+    assert [(f.status, f.expected) for f in pin] == [(Status.FAIL, "triton==3.0.0")]
+    windows = machine(os={"name": "windows", "distro": None})
+    assert statuses(judge(windows), "triton-version-mismatch", "triton-pin") == {"skip"}

@@ -221,3 +221,32 @@ def indexes_reachable(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.warned(f"cannot reach {item.get('host')}, {role}: {item.get('error')}",
                          subject=str(item.get("host")), observed=item.get("error"),
                          expected="an HTTP answer")
+
+
+@rule("triton_matches_torch")
+def triton_matches_torch(ctx: RuleContext) -> Iterable[Finding]:
+    """On Linux the installed triton against the exact one torch's wheel requires (2.4.0: 3.0.0)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from csm_doctor.knowledge.tables import linux_triton_for_torch
+
+    installed = ctx.need("packages")
+    torch, triton = installed.get("torch"), installed.get("triton")
+    if ctx.os_name != "linux" or not torch or not triton:
+        yield ctx.skipped("triton beside torch is judged on Linux, with both installed")
+        return
+    line = linux_triton_for_torch(torch)
+    try:
+        wanted = Requirement(line) if line else None
+    except InvalidRequirement:
+        wanted = None
+    if wanted is None:
+        yield ctx.skipped(f"torch {torch}: the triton it requires is not known", subject="triton")
+    elif wanted.specifier.contains(triton.split("+", 1)[0], prereleases=True):
+        yield ctx.passed(f"triton {triton} is the one torch {torch} requires ({line})",
+                         subject="triton", observed=triton, expected=line)
+    else:
+        yield ctx.failed(f"triton {triton} is not the one torch {torch} requires ({line}): "
+                         "torch.compile and the inductor fail to import it",
+                         subject="triton", observed=triton, expected=line,
+                         fix=f"pip install '{line}'")
