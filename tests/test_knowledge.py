@@ -28,13 +28,6 @@ def test_every_table_loads_with_title_sources_and_date(name):
     assert DATED.match(str(table["current_to"]))
 
 
-def test_table_sources_lists_every_table():
-    sources = t.table_sources()
-    assert set(sources) == set(t.TABLES)
-    for info in sources.values():
-        assert info["title"] and info["sources"] and info["current_to"] == "2026-11"
-
-
 def test_knowledge_dir_is_the_shipped_data_directory():
     assert (t.knowledge_dir() / "README.md").is_file()
     assert sorted(p.stem for p in t.knowledge_dir().glob("*.yaml")) == sorted(t.TABLES)
@@ -172,19 +165,7 @@ def test_windows_cuda_13_compares_the_driver_branch():
     assert t.driver_supports_cuda("576.02", "13.0", "windows") == "no"
 
 
-def test_max_cuda_for_driver():
-    assert t.max_cuda_for_driver("550.90.07", "linux") == "12.4"
-    assert t.max_cuda_for_driver("570.26", "linux") == "12.8"
-    assert t.max_cuda_for_driver("470.42.01", "linux") == "11.4"
-    assert t.max_cuda_for_driver("610.43.02", "linux") == "13.3"
-
-
 # ---------------------------------------------------------------------------- torch builds
-
-def test_torch_release_matches_local_versions():
-    assert t.torch_release("2.4.0+cu124")["torch"] == "2.4"
-    assert t.torch_release("2.4")["torch"] == "2.4"
-    assert t.torch_release("2.4.0+cu124") is not t.torch_release("2.4.0+cu124")
 
 
 def test_torch_2_4_variants():
@@ -283,13 +264,6 @@ def test_triton_windows_gpu_limits():
 
 # ---------------------------------------------------------------------------- Ascend
 
-def test_torch_npu_for():
-    rows = t.torch_npu_for("2.4.0+cpu")
-    assert [(r["cann"], r["torch_npu"]) for r in rows] == [
-        ("8.1.RC1", "2.4.0.post4"), ("8.0.0", "2.4.0.post2"), ("8.0.RC3", "2.4.0")]
-    assert {r["python"]["max"] for r in rows} == {"3.11"}
-    assert t.torch_npu_for("2.5.0") == []  # torch_npu pairs with 2.5.1 exactly
-
 
 def test_cann_supports():
     assert t.cann_supports("8.1.RC1", "2.5.1") is True
@@ -297,14 +271,6 @@ def test_cann_supports():
     assert t.cann_supports("9.1.0", "2.8.0.post2") is True   # 7.3.X runs on 9.1.X
     assert t.cann_supports("8.0.RC1", "2.8.0.post2") is False
     assert t.cann_supports("8.0.0", "2.4.0.post4") is None   # no compatibility table for 7.0.0
-
-
-# ---------------------------------------------------------------------------- transformers
-
-def test_first_transformers_with_csm():
-    assert t.first_transformers_with_csm() == "4.52.1"
-    assert t.transformers_has_csm("4.49.0") is False
-    assert t.transformers_has_csm("4.52.3") is True
 
 
 # ---------------------------------------------------------------------------- GPU names
@@ -363,8 +329,6 @@ def test_unknown_inputs_answer_none_without_raising(junk):
     assert t.driver_minimum("12.4", junk) is None
     assert t.driver_supports_cuda(junk, "12.4", "linux") is None
     assert t.driver_supports_cuda("550.90.07", junk, "linux") is None
-    assert t.max_cuda_for_driver(junk, "linux") is None
-    assert t.torch_release(junk) is None
     assert t.torch_variants(junk) == []
     assert t.variant_archs(junk, "cu124") is None
     assert t.variant_archs("2.4.0", junk) is None
@@ -377,7 +341,6 @@ def test_unknown_inputs_answer_none_without_raising(junk):
     assert t.triton_windows_spec(junk) is None
     assert t.linux_triton_for_torch(junk) is None
     assert t.triton_windows_supports_gpu(junk, "8.6") is None
-    assert t.torch_npu_for(junk) == []
     assert t.cann_supports(junk, "2.4.0") is None
     assert t.cann_supports("8.0.0", junk) is None
     assert t.compute_capability_for_name(junk) is None
@@ -388,7 +351,6 @@ def test_versions_the_tables_do_not_cover():
     """Readable but unknown versions: no verdict, not a wrong one."""
     assert t.driver_minimum("99.9", "linux") is None
     assert t.driver_supports_cuda("550.90.07", "99.9", "linux") is None
-    assert t.torch_release("9.9") is None
     assert t.torch_variants("1.13.1") == []
     assert t.variant_archs("2.4.0", "cu128") is None
     assert t.torch_supports_gpu("2.4.0", "cu999", "8.6") is None
@@ -397,13 +359,11 @@ def test_versions_the_tables_do_not_cover():
     assert t.linux_triton_for_torch("2.4.7") is None
     assert t.triton_windows_supports_gpu("3.3.1", "10.0") is None
     assert t.cann_supports("8.5.0", "9.9") is None
-    assert t.torch_npu_for("9.9.9") == []
 
 
 def test_unknown_cuda_major_and_os():
     assert t.driver_supports_cuda("550.90.07", "14.0", "linux") is None
     assert t.driver_supports_cuda("550.90.07", "12.4", "macos") is None
-    assert t.max_cuda_for_driver("550.90.07", "macos") is None
     assert t.compute_capability_for_name("NVIDIA A10G") is None  # not on NVIDIA's pages
     assert t.architecture_name("8.8") is None
     assert t.torch_variants("2.15.0") == []

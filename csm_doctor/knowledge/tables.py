@@ -83,17 +83,6 @@ def load_table(name: str) -> dict[str, Any]:
     return copy.deepcopy(_load(name))
 
 
-def table_sources() -> dict[str, dict[str, Any]]:
-    """Title, sources and date of every table, keyed by file name, for `docs` and `recipes show`."""
-    out: dict[str, dict[str, Any]] = {}
-    for name in TABLES:
-        table = _load(name)
-        if table:
-            out[name] = {"title": table.get("title"), "sources": list(table.get("sources") or []),
-                         "current_to": table.get("current_to")}
-    return out
-
-
 # ---------------------------------------------------------------------------- small helpers
 
 def _os(os_name: str | None) -> str | None:
@@ -226,22 +215,6 @@ def driver_supports_cuda(driver: str, cuda: str, os_name: str) -> str | None:
     return "no"
 
 
-def max_cuda_for_driver(driver: str, os_name: str) -> str | None:
-    """The newest CUDA release ('12.4') whose GA minimum this driver meets, or None."""
-    system = _os(os_name)
-    parsed = parse_version(driver)
-    if system not in ("linux", "windows") or parsed is None:
-        return None
-    best = None
-    for row in _load("cuda-drivers").get("releases") or []:
-        if int(row.get("update") or 0) != 0 or not _meets_release(parsed, row, system):
-            continue
-        version = parse_version(str(row.get("cuda")))
-        if version is not None and (best is None or version > best[0]):
-            best = (version, str(row.get("cuda")))
-    return best[1] if best else None
-
-
 # ---------------------------------------------------------------------------- torch releases
 
 def _torch_row(version: str | None) -> dict[str, Any] | None:
@@ -250,12 +223,6 @@ def _torch_row(version: str | None) -> dict[str, Any] | None:
         if str(row.get("torch")) == key:
             return row
     return None
-
-
-def torch_release(version: str) -> dict | None:
-    """The table row of a torch minor release: '2.4.0+cu124', '2.4.1' and '2.4' all give 2.4."""
-    row = _torch_row(version)
-    return copy.deepcopy(row) if row is not None else None
 
 
 def _variant(version: str, variant: str) -> dict[str, Any] | None:
@@ -570,14 +537,6 @@ def triton_windows_supports_gpu(triton_version: str, compute_capability: str) ->
 
 # ---------------------------------------------------------------------------- Ascend
 
-def torch_npu_for(torch_version: str) -> list[dict]:
-    """Published CANN + torch_npu + Python pairings for this exact torch release, newest CANN first."""
-    base = base_release(str(torch_version or "")) or ""
-    rows = [copy.deepcopy(r) for r in _load("torch-npu").get("releases") or []
-            if str(r.get("torch")) == base]
-    return rows
-
-
 def _cann_key(version: str) -> str:
     return re.sub(r"^cann\s*", "", str(version or "").strip().lower())
 
@@ -610,22 +569,6 @@ def cann_supports(cann_version: str, torch_npu_version: str) -> bool | None:
             if key == cann or (key.endswith(".x") and cann.startswith(key[:-1])):
                 return True
     return False if known else None
-
-
-# ---------------------------------------------------------------------------- transformers
-
-def first_transformers_with_csm() -> str:
-    """The first installable transformers release with CsmForConditionalGeneration ('4.52.1')."""
-    return str(_load("transformers-csm").get("first_release") or "4.52.1")
-
-
-def transformers_has_csm(transformers_version: str) -> bool | None:
-    """Whether this transformers version ships the CSM classes; None if the version is unreadable."""
-    version = parse_version(transformers_version)
-    first = parse_version(str(_load("transformers-csm").get("first_release_including_yanked") or "4.52.0"))
-    if version is None or first is None:
-        return None
-    return version >= first
 
 
 # ---------------------------------------------------------------------------- GPU names
