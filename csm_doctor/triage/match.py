@@ -420,6 +420,23 @@ def cpu_build_with_gpu_verdict(facts: dict[str, Any], subjects: list[str]) -> Ve
     return None, None
 
 
+def numpy_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
+    """torch built against NumPy 1.x (the torch table) beside NumPy 2 in the pasted packages."""
+    from csm_doctor.knowledge import parse_version
+    from csm_doctor.knowledge.tables import torch_needs_numpy1
+
+    packages = get_path(facts, "packages") or {}
+    torch, numpy = _torch_version(facts), packages.get("numpy")
+    numpy_version = parse_version(numpy)
+    if not torch or numpy_version is None:
+        return None, None
+    if numpy_version.release[0] < 2:
+        return False, f"numpy {numpy} is 1.x"
+    if torch_needs_numpy1(torch):
+        return True, f"torch {torch} was built against NumPy 1.x and numpy {numpy} is installed"
+    return None, None
+
+
 # Facts that settle an id's likely matches (or refute them: the finding stays likely).
 VERDICTS: dict[str, Callable[[dict[str, Any], list[str]], Verdict]] = {
     "cuda-arch-unsupported": arch_verdict,
@@ -429,6 +446,7 @@ VERDICTS: dict[str, Callable[[dict[str, Any], list[str]], Verdict]] = {
     "triton-missing-windows": windows_verdict,
     "python-version-unsupported": python_verdict,
     "gpu-missing": gpu_missing_verdict,
+    "numpy-abi-mismatch": numpy_verdict,
 }
 _SMI = ("nvidia-smi-table", "nvidia-smi-q", "nvidia-smi-xml", "nvidia-smi-csv", "nvidia-smi-list",
         "nvidia-smi-version")
@@ -438,6 +456,7 @@ FACTS_ALONE: dict[str, tuple[Callable[[dict[str, Any], list[str]], Verdict], tup
     "cuda-arch-unsupported": (arch_verdict, _SMI + ("collect-env", "pip-freeze", "pip-list")),
     "nvidia-driver-too-old": (driver_verdict, _SMI + ("collect-env",)),
     "torch-cpu-build": (cpu_build_with_gpu_verdict, _SMI + ("collect-env", "pip-freeze", "pip-list")),
+    "numpy-abi-mismatch": (numpy_verdict, ("collect-env", "pip-freeze", "pip-list")),
 }
 
 
