@@ -278,10 +278,7 @@ def run_command(argv: list[str], timeout: float, env: dict[str, str] | None = No
     try:
         if input_text is not None:
             threading.Thread(target=_feed, args=(proc, input_text), daemon=True).start()
-        timed_out = not wait(proc, timeout)
-        if timed_out:
-            kill_process_tree(proc)
-            wait(proc, 5)
+        timed_out = wait_or_kill(proc, timeout)
         capture.join()
     finally:
         if proc.poll() is None:  # an interrupt or a crash in this frame
@@ -323,10 +320,7 @@ def stream_command(argv: Iterable[str], timeout: float, env: dict[str, str] | No
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        timed_out = not wait(proc, timeout)
-        if timed_out:
-            kill_process_tree(proc)
-            wait(proc, 5)
+        timed_out = wait_or_kill(proc, timeout)
         reader.join(timeout=5)
     finally:
         if proc.poll() is None:
@@ -335,6 +329,15 @@ def stream_command(argv: Iterable[str], timeout: float, env: dict[str, str] | No
         finish(proc)
     return CommandResult(argv, None if timed_out else proc.returncode, "\n".join(lines), "",
                          timed_out=timed_out)
+
+
+def wait_or_kill(proc: subprocess.Popen, timeout: float) -> bool:
+    """Wait up to `timeout`; past it kill the tree and reap it. True when it timed out."""
+    if wait(proc, timeout):
+        return False
+    kill_process_tree(proc)
+    wait(proc, 5)
+    return True
 
 
 def wait(proc: subprocess.Popen, timeout: float) -> bool:

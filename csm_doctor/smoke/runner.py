@@ -246,6 +246,7 @@ def run_target(python: str, config: dict[str, Any], extra_env: dict[str, str], t
         python_argv,
         spawn,
         wait,
+        wait_or_kill,
     )
 
     argv = python_argv(python, "-u", str(TARGET_SCRIPT), json.dumps(config))
@@ -263,10 +264,7 @@ def run_target(python: str, config: dict[str, Any], extra_env: dict[str, str], t
     for reader in readers:
         reader.start()
     try:
-        timed_out = not wait(proc, timeout)
-        if timed_out:
-            kill_process_tree(proc)
-            wait(proc, 5)
+        timed_out = wait_or_kill(proc, timeout)
         for reader in readers:
             reader.join(timeout=5)
     finally:  # Ctrl-C too: the group has a session of its own and would not see it
