@@ -39,9 +39,10 @@ class Finding:
     observed: Any = None
     expected: Any = None
     details: list[str] = field(default_factory=list)
+    explained_by: str | None = None  # the root cause (checks/causes.yaml) present beside it
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "status": self.status.value,
             "title": self.title,
@@ -53,6 +54,9 @@ class Finding:
             "expected": self.expected,
             "details": list(self.details),
         }
+        if self.explained_by:
+            out["explained_by"] = self.explained_by
+        return out
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

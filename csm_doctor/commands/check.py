@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import Any
-
 import click
 
 from csm_doctor.commands.common import (
@@ -34,6 +30,7 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
     from csm_doctor.catalogue import shipped_catalogue
     from csm_doctor.evaluate import evaluate
     from csm_doctor.findings import exit_code_for
+    from csm_doctor.smoke.choice import run_smoke_after_check, smoke_kind
 
     if smoke_model and facts_file:
         from csm_doctor.errors import InputError
@@ -66,30 +63,3 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
         why = f"chosen for this machine: {reason} (--recipe ID to choose another)" if reason else None
         render_check(findings, facts, recipe, catalogue, verbose=verbose, recipe_reason=why)
     return code
-
-
-def smoke_kind(recipe_id: str, model: str, repo: str | None) -> str:
-    """The smoke run `--smoke`/`--smoke-tiny` asks for; bad combinations are exit 2, early.
-
-    The tiny model is built offline and needs no checkout, so any recipe can ask for it.
-    """
-    from csm_doctor.commands.smoke import choose_kind
-
-    if model == "tiny":
-        return choose_kind(True, False, None, None)
-    return choose_kind(False, False, repo, recipe_id)
-
-
-def run_smoke_after_check(kind: str, python: str | None, repo: str | None, offline: bool,
-                          quiet: bool) -> Any:
-    """The same run as `csm-doctor smoke`, for `check --smoke` and the end of `fix --smoke`."""
-    from csm_doctor.probes.target import default_python
-    from csm_doctor.smoke.render import ProgressView
-    from csm_doctor.smoke.runner import SmokeOptions, run_smoke
-
-    options = SmokeOptions(python=os.path.abspath(python) if python else default_python(),
-                           kind=kind, repo=repo, offline=offline)
-    from csm_doctor.commands.common import Verbosity
-
-    with ProgressView(stream=sys.stderr, quiet=quiet or Verbosity.quiet) as progress:
-        return run_smoke(options, progress=progress)
