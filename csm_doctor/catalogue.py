@@ -94,6 +94,9 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     """Read and cross-check the catalogue: known rules, known ids, unique names."""
     from csm_doctor.rules import RULES
 
+    from csm_doctor.knowledge.tables import validate_tables
+
+    validate_tables()  # a broken knowledge table is exit 2 here, not "unknown" in every verdict
     directory = directory or data_dir("checks")
     catalogue = Catalogue()
     diag = load_data_file(directory / "diagnoses.yaml", DIAGNOSES_SHAPE)

@@ -18,12 +18,17 @@ from csm_doctor.rules import RULES, RuleContext, Unknown
 PROBE_GROUP = "probes"
 
 
-def evaluate(facts: dict[str, Any], recipe: Recipe, catalogue: Catalogue) -> list[Finding]:
+def evaluate(facts: dict[str, Any], recipe: Recipe, catalogue: Catalogue,
+             causes: dict[str, frozenset[str]] | None = None) -> list[Finding]:
+    """Every check of the catalogue against the facts; consequences of a present root cause
+    (checks/causes.yaml) carry `explained_by` instead of a fix of their own."""
+    from csm_doctor.causes import explain, shipped_causes
+
     findings = probe_findings(facts)
     broken = {f.subject for f in findings}
     for check in catalogue.checks:
         findings.extend(run_check(check, facts, recipe, catalogue, broken))
-    return sort_findings(findings)
+    return sort_findings(explain(findings, causes if causes is not None else shipped_causes()))
 
 
 def probe_findings(facts: dict[str, Any]) -> list[Finding]:

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from csm_doctor.errors import InputError, Problem
+from csm_doctor.gpu import GPU_KEYS, INT_KEYS
 from csm_doctor.shapes import (
     Bool,
     Enum,
@@ -33,11 +34,8 @@ _int = Nullable(Number(integer=True))
 _num = Nullable(Number())
 _bool = Nullable(Bool())
 
-_GPU = Record({
-    "index": Key(_int), "name": Key(_str), "memory_total_mib": Key(_int),
-    "memory_free_mib": Key(_int), "memory_used_mib": Key(_int),
-    "compute_capability": Key(_str), "bus_id": Key(_str),
-}, open=True, description="a GPU mapping")
+_GPU = Record({key: Key(_int if key in INT_KEYS else _str) for key in GPU_KEYS},
+              open=True, description="a GPU mapping")  # csm_doctor/gpu.py: the one GPU record
 
 _NPU = Record({
     "npu_id": Key(_int), "chip_id": Key(_int), "name": Key(_str), "health": Key(_str),

@@ -40,9 +40,10 @@ class Finding:
     expected: Any = None
     details: list[str] = field(default_factory=list)
     remedy: Any = None  # remedy.Remedy, attached from the plan's steps (csm_doctor/remedy.py)
+    explained_by: str | None = None  # the root cause (checks/causes.yaml) present beside it
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "status": self.status.value,
             "title": self.title,
@@ -56,6 +57,9 @@ class Finding:
             "remedy": self.remedy.to_json() if self.remedy is not None else
             {"commands": [], "text": self.fix or ""},
         }
+        if self.explained_by:
+            out["explained_by"] = self.explained_by
+        return out
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

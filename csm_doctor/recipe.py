@@ -159,6 +159,12 @@ RECIPE_SHAPE = Record({
         "platforms": Key(ListOf(Enum(*OS_NAMES))),
         "why": Key(Str()),
     }))),
+    "default": Key(Bool(), doc="the recipe chosen when nothing about the machine says otherwise"),
+    "smoke": Key(Enum("official", "transformers"),
+                 doc="how `csm-doctor smoke` runs it: the official repository's generator "
+                     "(needs --repo) or transformers' CSM; absent: it has no smoke test"),
+    "lint": Key(Enum("unsloth", "cosyvoice", "songbloom"),
+                doc="the fine-tuning setup whose files `csm-doctor lint` checks for it"),
     "alternatives": Key(ListOf(Record({
         "recipe": Key(_ID, required=True),
         "when": Key(Str(r"\S.*", hint="a one-line condition"), required=True),
@@ -407,3 +413,17 @@ def load_recipe(ref: str, _seen: tuple[str, ...] = ()) -> Recipe:
 
 def list_recipes() -> list[Recipe]:
     return [load_recipe(rid) for rid in builtin_recipe_paths()]
+
+
+def builtin_recipe_ids(**wanted: Any) -> list[str]:
+    """Built-in recipe ids whose top-level keys have these values (`smoke="transformers"`).
+
+    Roles (the default recipe, which ones smoke runs, which setup lint checks) are recipe
+    data, so no module keeps its own list of recipe ids.
+    """
+    out = []
+    for recipe_id in sorted(builtin_recipe_paths()):
+        raw = load_recipe(recipe_id).raw
+        if all(raw.get(key) == value for key, value in wanted.items()):
+            out.append(recipe_id)
+    return out

@@ -144,10 +144,9 @@ def triage_remedy(diagnosis: str, fix: str | None) -> Remedy:
     official recipe's first alternative is the one whose torch covers new GPUs.
     """
     if diagnosis == "cuda-arch-unsupported":
-        from csm_doctor.recipe import load_recipe
-        from csm_doctor.select import OFFICIAL
+        from csm_doctor.select import recipe_roles
 
-        alternatives = load_recipe(OFFICIAL).alternatives
-        if alternatives:
-            return Remedy((switch_recipe_command(alternatives[0].recipe),), fix or "")
+        runs_newer = recipe_roles().transformers  # the default recipe's first alternative
+        if runs_newer:
+            return Remedy((switch_recipe_command(runs_newer),), fix or "")
     return Remedy((), fix or "")

@@ -13,9 +13,31 @@ from typing import Any
 
 from csm_doctor.facts import get_path
 
-OFFICIAL = "csm-1b"
-TRANSFORMERS = "csm-1b-transformers"
-ASCEND = "csm-1b-ascend"
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The built-in recipes selection chooses between, read from the recipes themselves.
+
+    official: the one marked `default: true`; transformers: its first alternative, the path
+    that runs where the official one cannot (Blackwell, macOS, CPU); ascend: the built-in
+    recipe for Ascend NPUs (`accelerators: [npu]`). None where no built-in recipe fills a role.
+    """
+
+    official: str | None
+    transformers: str | None
+    ascend: str | None
+
+
+def recipe_roles() -> Roles:
+    from csm_doctor.recipe import builtin_recipe_ids, load_recipe
+
+    defaults = builtin_recipe_ids(default=True)
+    official = defaults[0] if defaults else None
+    alternatives = load_recipe(official).alternatives if official else ()
+    npu = [r for r in builtin_recipe_ids() if "npu" in load_recipe(r).accelerators]
+    return Roles(official, alternatives[0].recipe if alternatives else None,
+                 npu[0] if npu else None)
 
 
 @dataclass(frozen=True)
@@ -26,22 +48,17 @@ class Selection:
 
 def _unsupported_gpus(facts: dict[str, Any], official: Any) -> list[tuple[str, str]]:
     """GPUs (name, capability) that no CUDA build of the official torch pin covers."""
-    from csm_doctor.knowledge import capability_arch
-    from csm_doctor.knowledge.tables import (
-        compute_capability_for_name,
-        torch_supports_gpu,
-    )
+    from csm_doctor.knowledge.tables import compute_capability_for_name, torch_runs_on_gpu
 
     out = []
     for gpu in get_path(facts, "nvidia.gpus") or []:
         name = gpu.get("name") or "NVIDIA GPU"
         capability = gpu.get("compute_capability") or compute_capability_for_name(name)
-        if not capability or not official.torch_version:
+        if not capability or not official.torch_version or not official.torch_variants:
             continue
-        verdicts = [torch_supports_gpu(official.torch_version, v, capability)
-                    for v in official.torch_variants]
-        if verdicts and all(v is False for v in verdicts):
-            out.append((name, capability_arch(capability) or capability))
+        verdict = torch_runs_on_gpu(official.torch_version, official.torch_variants, capability)
+        if verdict.runs is False:
+            out.append((name, verdict.arch or capability))
     return out
 
 
@@ -49,27 +66,29 @@ def select_recipe(facts: dict[str, Any], available: set[str]) -> Selection:
     """Pick a built-in recipe id for these facts; falls back to the official one."""
     from csm_doctor.recipe import load_recipe
 
+    roles = recipe_roles()
     packages = get_path(facts, "packages") or {}
     npus = get_path(facts, "ascend.npus") or []
-    if ASCEND in available and (npus or "torch-npu" in packages):
+    if roles.ascend in available and (npus or "torch-npu" in packages):
         found = f"{len(npus)} Ascend NPU chip(s)" if npus else "torch_npu installed"
-        return Selection(ASCEND, f"{found}: the Ascend port of CSM-1B")
-    if TRANSFORMERS in available and get_path(facts, "os.name") == "darwin":
-        return Selection(TRANSFORMERS, "macOS: the official repository needs CUDA; transformers' "
-                                       "CSM runs on Apple MPS or the CPU")
+        return Selection(roles.ascend, f"{found}: the Ascend port of CSM-1B")
+    if roles.transformers in available and get_path(facts, "os.name") == "darwin":
+        return Selection(roles.transformers, "macOS: the official repository needs CUDA; "
+                                             "transformers' CSM runs on Apple MPS or the CPU")
     gpus = get_path(facts, "nvidia.gpus") or []
-    if OFFICIAL in available and gpus:
-        official = load_recipe(OFFICIAL)
+    if roles.official in available and gpus:
+        official = load_recipe(roles.official)
         blocked = _unsupported_gpus(facts, official)
-        if blocked and TRANSFORMERS in available:
+        if blocked and roles.transformers in available:
             name, arch = blocked[0]
-            return Selection(TRANSFORMERS, f"{name} ({arch}) has no kernels in csm-1b's pinned "
-                                           f"torch {official.torch_version}: transformers' CSM "
-                                           "with a newer torch can drive it")
-        return Selection(OFFICIAL, f"NVIDIA GPU ({gpus[0].get('name')}): the official "
+            return Selection(roles.transformers,
+                             f"{name} ({arch}) has no kernels in {roles.official}'s pinned torch "
+                             f"{official.torch_version}: transformers' CSM with a newer torch "
+                             "can drive it")
+        return Selection(roles.official, f"NVIDIA GPU ({gpus[0].get('name')}): the official "
                                    "SesameAILabs/csm setup")
-    if not gpus and TRANSFORMERS in available and not get_path(facts, "nvidia.pci_devices") \
+    if not gpus and roles.transformers in available and not get_path(facts, "nvidia.pci_devices") \
             and not get_path(facts, "nvidia.error_id"):
-        return Selection(TRANSFORMERS, "no GPU found: transformers' CSM also runs on the CPU "
-                                       "(slowly); the official repository needs CUDA")
-    return Selection(OFFICIAL, "the official SesameAILabs/csm setup (default)")
+        return Selection(roles.transformers, "no GPU found: transformers' CSM also runs on the "
+                                             "CPU (slowly); the official repository needs CUDA")
+    return Selection(roles.official, "the official SesameAILabs/csm setup (default)")

@@ -5,6 +5,7 @@ pytorch RELEASE.md and build scripts, the triton-windows README, Ascend's releas
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -25,13 +26,6 @@ def test_every_table_loads_with_title_sources_and_date(name):
     assert all(isinstance(s, str) and s.strip() for s in table["sources"])
     assert table.get("current_to") == "2026-11"
     assert DATED.match(str(table["current_to"]))
-
-
-def test_table_sources_lists_every_table():
-    sources = t.table_sources()
-    assert set(sources) == set(t.TABLES)
-    for info in sources.values():
-        assert info["title"] and info["sources"] and info["current_to"] == "2026-11"
 
 
 def test_knowledge_dir_is_the_shipped_data_directory():
@@ -171,19 +165,7 @@ def test_windows_cuda_13_compares_the_driver_branch():
     assert t.driver_supports_cuda("576.02", "13.0", "windows") == "no"
 
 
-def test_max_cuda_for_driver():
-    assert t.max_cuda_for_driver("550.90.07", "linux") == "12.4"
-    assert t.max_cuda_for_driver("570.26", "linux") == "12.8"
-    assert t.max_cuda_for_driver("470.42.01", "linux") == "11.4"
-    assert t.max_cuda_for_driver("610.43.02", "linux") == "13.3"
-
-
 # ---------------------------------------------------------------------------- torch builds
-
-def test_torch_release_matches_local_versions():
-    assert t.torch_release("2.4.0+cu124")["torch"] == "2.4"
-    assert t.torch_release("2.4")["torch"] == "2.4"
-    assert t.torch_release("2.4.0+cu124") is not t.torch_release("2.4.0+cu124")
 
 
 def test_torch_2_4_variants():
@@ -282,13 +264,6 @@ def test_triton_windows_gpu_limits():
 
 # ---------------------------------------------------------------------------- Ascend
 
-def test_torch_npu_for():
-    rows = t.torch_npu_for("2.4.0+cpu")
-    assert [(r["cann"], r["torch_npu"]) for r in rows] == [
-        ("8.1.RC1", "2.4.0.post4"), ("8.0.0", "2.4.0.post2"), ("8.0.RC3", "2.4.0")]
-    assert {r["python"]["max"] for r in rows} == {"3.11"}
-    assert t.torch_npu_for("2.5.0") == []  # torch_npu pairs with 2.5.1 exactly
-
 
 def test_cann_supports():
     assert t.cann_supports("8.1.RC1", "2.5.1") is True
@@ -296,14 +271,6 @@ def test_cann_supports():
     assert t.cann_supports("9.1.0", "2.8.0.post2") is True   # 7.3.X runs on 9.1.X
     assert t.cann_supports("8.0.RC1", "2.8.0.post2") is False
     assert t.cann_supports("8.0.0", "2.4.0.post4") is None   # no compatibility table for 7.0.0
-
-
-# ---------------------------------------------------------------------------- transformers
-
-def test_first_transformers_with_csm():
-    assert t.first_transformers_with_csm() == "4.52.1"
-    assert t.transformers_has_csm("4.49.0") is False
-    assert t.transformers_has_csm("4.52.3") is True
 
 
 # ---------------------------------------------------------------------------- GPU names
@@ -362,8 +329,6 @@ def test_unknown_inputs_answer_none_without_raising(junk):
     assert t.driver_minimum("12.4", junk) is None
     assert t.driver_supports_cuda(junk, "12.4", "linux") is None
     assert t.driver_supports_cuda("550.90.07", junk, "linux") is None
-    assert t.max_cuda_for_driver(junk, "linux") is None
-    assert t.torch_release(junk) is None
     assert t.torch_variants(junk) == []
     assert t.variant_archs(junk, "cu124") is None
     assert t.variant_archs("2.4.0", junk) is None
@@ -376,7 +341,6 @@ def test_unknown_inputs_answer_none_without_raising(junk):
     assert t.triton_windows_spec(junk) is None
     assert t.linux_triton_for_torch(junk) is None
     assert t.triton_windows_supports_gpu(junk, "8.6") is None
-    assert t.torch_npu_for(junk) == []
     assert t.cann_supports(junk, "2.4.0") is None
     assert t.cann_supports("8.0.0", junk) is None
     assert t.compute_capability_for_name(junk) is None
@@ -387,7 +351,6 @@ def test_versions_the_tables_do_not_cover():
     """Readable but unknown versions: no verdict, not a wrong one."""
     assert t.driver_minimum("99.9", "linux") is None
     assert t.driver_supports_cuda("550.90.07", "99.9", "linux") is None
-    assert t.torch_release("9.9") is None
     assert t.torch_variants("1.13.1") == []
     assert t.variant_archs("2.4.0", "cu128") is None
     assert t.torch_supports_gpu("2.4.0", "cu999", "8.6") is None
@@ -396,13 +359,121 @@ def test_versions_the_tables_do_not_cover():
     assert t.linux_triton_for_torch("2.4.7") is None
     assert t.triton_windows_supports_gpu("3.3.1", "10.0") is None
     assert t.cann_supports("8.5.0", "9.9") is None
-    assert t.torch_npu_for("9.9.9") == []
 
 
 def test_unknown_cuda_major_and_os():
     assert t.driver_supports_cuda("550.90.07", "14.0", "linux") is None
     assert t.driver_supports_cuda("550.90.07", "12.4", "macos") is None
-    assert t.max_cuda_for_driver("550.90.07", "macos") is None
     assert t.compute_capability_for_name("NVIDIA A10G") is None  # not on NVIDIA's pages
     assert t.architecture_name("8.8") is None
     assert t.torch_variants("2.15.0") == []
+
+
+# ---------------------------------------------------------------------------- the one verdict
+
+def test_torch_runs_on_gpu_one_build_a_recipes_choices_and_an_unknown_build() -> None:
+    from csm_doctor.knowledge.tables import torch_runs_on_gpu
+
+    # an installed build: torch 2.4.0+cu124 has no sm_120 kernels, 2.7.0+cu128 has
+    assert torch_runs_on_gpu("2.4.0", "cu124", "12.0").runs is False
+    assert torch_runs_on_gpu("2.7.0", "cu128", "12.0").runs is True
+    # a recipe's choices: any build that runs is enough
+    assert torch_runs_on_gpu("2.7.0", ["cu118", "cu128"], "12.0").runs is True
+    assert torch_runs_on_gpu("2.4.0", ["cu124", "cu121", "cu118"], "12.0").runs is False
+    # the installed build unknown (pip freeze '2.4.0'): every CUDA variant of 2.4 agrees
+    assert torch_runs_on_gpu("2.4.0", None, "12.0").runs is False
+    assert torch_runs_on_gpu("2.4.0", None, "8.6").runs is True
+    # torch's own arch list wins over the table; same-major older cubins count
+    verdict = torch_runs_on_gpu("2.4.0", "cu124", "8.9", arch_list=["sm_80", "sm_86"])
+    assert (verdict.runs, verdict.arch, verdict.source) == (True, "sm_89", "torch's arch list")
+    assert torch_runs_on_gpu("2.4.0", "cu124", "12.0", arch_list=["sm_90"]).runs is False
+    assert torch_runs_on_gpu("2.4.0", "cu124", "12.0", arch_list=["sm_90", "compute_90"]).runs is True
+    # unknown input: None, never an exception
+    assert torch_runs_on_gpu("9.9.0", "cu999", "12.0").runs is None
+    assert torch_runs_on_gpu("2.4.0", "cu124", "not a capability").runs is None
+    # the driver half of the question, for the build's CUDA
+    assert torch_runs_on_gpu("2.4.0", "cu124", "8.6", driver="470.57.02").driver == "no"
+    assert torch_runs_on_gpu("2.4.0", "cu124", "8.6", driver="550.54.14").driver == "yes"
+
+
+# ---------------------------------------------------------------------------- broken tables
+
+def _broken_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    """A copy of the shipped tables with one line of `name` changed."""
+    import shutil
+
+    from csm_doctor.knowledge.tables import knowledge_dir
+
+    target = tmp_path / "knowledge"
+    shutil.copytree(knowledge_dir(), target)
+    path = target / f"{name}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return target
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_the_shipped_tables_fit_their_shapes() -> None:
+    from csm_doctor.knowledge.tables import validate_tables
+
+    validate_tables()  # raises on the first table that does not fit
+
+
+def test_a_broken_table_is_an_input_error_with_file_and_line(tmp_path: Path) -> None:
+    from csm_doctor.errors import InputError
+    from csm_doctor.knowledge.tables import validate_tables
+
+    # an arch list written as one string: before, every verdict of torch 2.4 became "unknown"
+    directory = _broken_copy(tmp_path, "torch-releases", "archs: [sm_50, sm_60, sm_70, sm_75, sm_80, sm_86, sm_90]",
+                             "archs: 'sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90'")
+    with pytest.raises(InputError) as caught:
+        validate_tables(directory)
+    path = directory / "torch-releases.yaml"
+    problem = caught.value.problems[0]
+    assert caught.value.filename == str(path)
+    assert problem.line == _line_of(path, "archs: 'sm_50 sm_60")
+    assert "archs" in (problem.key or "") and "a list" in problem.message
+
+
+def test_a_table_that_is_not_yaml_or_misses_a_key_names_its_line(tmp_path: Path) -> None:
+    from csm_doctor.errors import InputError
+    from csm_doctor.knowledge.tables import validate_tables
+
+    directory = _broken_copy(tmp_path, "cuda-drivers", "windows_na_policy: branch",
+                             "windows_na_policy: [branch")
+    with pytest.raises(InputError) as caught:
+        validate_tables(directory)
+    assert caught.value.filename == str(directory / "cuda-drivers.yaml")
+    assert caught.value.problems[0].line is not None
+
+    directory = _broken_copy(tmp_path / "b", "gpu-architectures", "pattern:", "patern:")
+    with pytest.raises(InputError) as caught:
+        validate_tables(directory)
+    keys = [p.key or "" for p in caught.value.problems]
+    assert any("patern" in k for k in keys) and any(k.endswith(".pattern") for k in keys)
+
+
+def test_check_exits_2_on_a_broken_shipped_table(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from csm_doctor import cli
+    from csm_doctor.catalogue import shipped_catalogue
+    from csm_doctor.knowledge import tables
+
+    directory = _broken_copy(tmp_path, "triton-windows", 'min_cc: "12.0"', "min_cc: twelve")
+    monkeypatch.setattr(tables, "knowledge_dir", lambda: directory)
+    tables._load.cache_clear()
+    shipped_catalogue.cache_clear()  # the catalogue validates the tables when it loads
+    try:
+        facts = Path(__file__).parent / "fixtures/facts/h100-driver-550-csm-ready.json"
+        result = CliRunner().invoke(cli.main, ["check", "--facts", str(facts)])
+    finally:
+        tables._load.cache_clear()
+        shipped_catalogue.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert f"{directory / 'triton-windows.yaml'}:{_line_of(directory / 'triton-windows.yaml', 'min_cc: twelve')}" \
+        in result.output

@@ -396,3 +396,135 @@ def test_cpu_only_linux_is_pointed_at_the_cpu_wheels():
     torch = next(f for f in judge(facts, "csm-1b-transformers")
                  if f.id == "package-missing" and f.subject == "torch")
     assert torch.fix.endswith("--index-url https://download.pytorch.org/whl/cpu")
+
+
+def test_windows_blackwell_with_triton_windows_31_is_judged_by_the_gpu_table():
+    """triton-windows 3.1 (torch 2.4's pair) has no sm_120 support: the table's limit is judged."""
+    blackwell = {"index": 0, "name": "NVIDIA GeForce RTX 5090", "memory_total_mib": 32607,
+                 "memory_free_mib": 31000, "compute_capability": "12.0", "bus_id": "00000000:01:00.0"}
+    packages = {k: v for k, v in BASE["packages"].items() if k != "triton"}
+    windows = {"name": "windows", "release": "11", "version": "10.0.26100", "distro": None}
+    findings = judge(machine(os=windows, packages={**packages, "triton-windows": "3.1.0.post17"},
+                             nvidia={"driver_version": "576.02", "cuda_version": "12.9",
+                                     "gpus": [blackwell]}), "csm-1b-transformers")
+    tw = [f for f in findings if f.check == "triton-windows-gpu"]
+    assert [(f.id, f.status) for f in tw] == [("triton-version-mismatch", Status.FAIL)]
+    assert "Triton >= 3.3" in tw[0].title
+    findings = judge(machine(os=windows, packages={**packages, "triton-windows": "3.3.1.post19"},
+                             nvidia={"driver_version": "576.02", "cuda_version": "12.9",
+                                     "gpus": [blackwell]}), "csm-1b-transformers")
+    assert {f.status for f in findings if f.check == "triton-windows-gpu"} == {Status.PASS}
+    # the H100 of the base machine with the same 3.1 build is supported; Linux skips it
+    findings = judge(machine(os=windows, packages={**packages, "triton-windows": "3.1.0.post17"}))
+    assert {f.status for f in findings if f.check == "triton-windows-gpu"} == {Status.PASS}
+    assert {f.status for f in judge(BASE) if f.check == "triton-windows-gpu"} == {Status.SKIP}
+
+
+def _ascend_29(**ascend: Any) -> dict[str, Any]:
+    """An Ascend host as csm-1b-ascend wants it: CANN 8.5.0 with torch 2.9.0 + torch_npu 2.9.0."""
+    facts = ascend_machine(cann_version="8.5.0", **ascend)
+    facts["packages"].update({"torch": "2.9.0", "torch-npu": "2.9.0"})
+    return facts
+
+
+def test_cann_not_sourced_explains_the_torch_npu_import_error():
+    """check uses triage's causes relation: torch_npu's libhccl.so error is under its root cause,
+    not a torch-npu-version-mismatch of its own advising to reinstall a matching torch_npu."""
+    from csm_doctor.render.human import render_check
+    import io
+
+    facts = _ascend_29(env_sourced=False)
+    facts["torch"]["npu_import_error"] = ("ImportError: libhccl.so: cannot open shared object "
+                                          "file: No such file or directory")
+    findings = judge(facts, "csm-1b-ascend")
+    root = [f for f in findings if f.id == "npu-driver-missing" and f.status is Status.FAIL]
+    npu = [f for f in findings if f.id == "torch-npu-version-mismatch" and f.status is Status.FAIL]
+    assert len(root) == 1 and len(npu) == 1
+    assert npu[0].explained_by == "npu-driver-missing" and npu[0].fix is None
+    assert npu[0].to_json()["explained_by"] == "npu-driver-missing"
+    assert "explained_by" not in root[0].to_json()
+    assert exit_code_for(findings) == 1  # a failing finding still fails
+    out = io.StringIO()
+    render_check(findings, facts, load_recipe("csm-1b-ascend"), shipped_catalogue(), stream=out)
+    lines = out.getvalue().splitlines()
+    at_root = next(i for i, line in enumerate(lines) if root[0].title in line)
+    at_npu = next(i for i, line in enumerate(lines) if "libhccl.so" in line)
+    assert at_npu > at_root and len(lines[at_npu]) - len(lines[at_npu].lstrip()) > \
+        len(lines[at_root]) - len(lines[at_root].lstrip())
+    assert "reinstall" not in out.getvalue() and "install the torch_npu" not in out.getvalue()
+    # sourced: the same import error stands on its own, with its own fix
+    facts = _ascend_29()
+    facts["torch"]["npu_import_error"] = "ImportError: libhccl.so: cannot open shared object file"
+    npu = [f for f in judge(facts, "csm-1b-ascend") if f.id == "torch-npu-version-mismatch"
+           and f.status is Status.FAIL]
+    assert npu and npu[0].explained_by is None
+
+
+def test_numpy_2_under_a_torch_built_for_numpy_1_is_found_from_the_facts():
+    """numpy-abi-mismatch was triage-only; check now sees torch < 2.3 beside numpy >= 2."""
+    facts = machine(packages=dict(BASE["packages"], torch="2.1.2+cu121", numpy="2.0.1"))
+    numpy = [f for f in judge(facts) if f.id == "numpy-abi-mismatch"]
+    assert [(f.status, f.subject) for f in numpy] == [(Status.FAIL, "numpy")]
+    assert "NumPy 1.x" in numpy[0].title and "numpy<2" in numpy[0].fix
+    assert statuses(judge(machine(packages=dict(BASE["packages"], torch="2.1.2", numpy="1.26.4"))),
+                    "numpy-abi-mismatch") == {"pass"}
+    assert statuses(judge(machine(packages=dict(BASE["packages"], torch="2.4.0", numpy="2.1.0"))),
+                    "numpy-abi-mismatch") == {"pass"}
+
+
+def intel_mac(**packages: str) -> dict[str, Any]:
+    """A 2019 MacBook Pro: macOS on x86_64, no NVIDIA GPU, no Apple silicon."""
+    base = {k: v for k, v in BASE["packages"].items() if k not in ("torch", "torchaudio", "triton")}
+    facts = machine(os={"name": "darwin", "arch": "x86_64", "release": "23.6.0", "distro": None},
+                    nvidia={"gpus": [], "driver_version": None, "cuda_version": None,
+                            "pci_devices": 0}, packages={**base, **packages})
+    facts["apple"] = {"chip": "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz", "apple_silicon": False,
+                      "unified_memory_mib": None}
+    facts["torch"] = {"version": None, "cuda": None}
+    return facts
+
+
+def test_intel_mac_cannot_install_the_torch_the_recipe_needs():
+    """PyTorch's last macOS x86_64 wheels are 2.2.x: `pip install 'torch>=2.7.0'` cannot work there,
+    so the recipe cannot run; the torch install advice is its consequence, not a fix."""
+    findings = judge(intel_mac(), "csm-1b-transformers")
+    root = [f for f in findings if f.id == "torch-platform-no-wheels"]
+    assert [f.status for f in root] == [Status.FAIL]
+    assert "cannot run on this machine" in root[0].title and "torch 2.2.x" in root[0].title
+    torch_missing = [f for f in findings if f.id == "package-missing" and f.subject == "torch"]
+    assert torch_missing and all(f.explained_by == "torch-platform-no-wheels" and f.fix is None
+                                 for f in torch_missing)
+    assert not any("torch>=2.7.0" in (f.fix or "") for f in findings)
+    # the same recipe on Apple silicon, and an Intel Mac asked for torch 2.2: installable
+    arm = intel_mac()
+    arm["os"]["arch"] = "arm64"
+    assert statuses(judge(arm, "csm-1b-transformers"), "torch-platform-no-wheels") == {"pass"}
+    assert statuses(judge(BASE), "torch-platform-no-wheels") == {"pass"}
+
+
+def test_multi_gpu_ddp_recipe_on_windows_and_macos_has_no_nccl():
+    """torch on Windows/macOS has no NCCL: a DDP recipe there cannot train on several GPUs."""
+    windows = {"name": "windows", "release": "11", "version": "10.0.26100", "distro": None}
+    findings = judge(machine(os=windows), "songbloom-lora")
+    nccl = [f for f in findings if f.id == "nccl-unavailable"]
+    assert [f.status for f in nccl] == [Status.FAIL]
+    assert "Distributed package doesn't have NCCL built in" in nccl[0].title
+    # songbloom-lora does not support Windows at all: the NCCL finding is that root's consequence
+    assert statuses(findings, "os-unsupported") == {"fail"}
+    assert nccl[0].explained_by == "os-unsupported"
+    mac = judge(machine(os={"name": "darwin", "arch": "arm64", "distro": None},
+                        nvidia={"gpus": [], "driver_version": None, "cuda_version": None}),
+                "songbloom-lora")
+    assert statuses(mac, "nccl-unavailable") == {"warn"}
+    assert statuses(judge(BASE, "songbloom-lora"), "nccl-unavailable") == {"pass"}
+    assert statuses(judge(machine(os=windows)), "nccl-unavailable") == {"skip"}  # csm-1b: one GPU
+
+
+def test_linux_triton_other_than_torchs_requirement_is_found():
+    """The torch table's `linux_triton` pin is judged: torch 2.4.0 requires triton==3.0.0."""
+    assert statuses(judge(BASE), "triton-version-mismatch", "triton-pin") == {"pass"}
+    findings = judge(machine(packages=dict(BASE["packages"], triton="3.1.0")))
+    pin = [f for f in findings if f.check == "triton-pin"]
+    assert [(f.status, f.expected) for f in pin] == [(Status.FAIL, "triton==3.0.0")]
+    windows = machine(os={"name": "windows", "distro": None})
+    assert statuses(judge(windows), "triton-version-mismatch", "triton-pin") == {"skip"}

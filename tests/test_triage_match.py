@@ -409,3 +409,18 @@ def test_a_403_elsewhere_is_not_the_hub():
 ], ids=["uv-no-wheel-for-abi", "uv-python-range", "sm120-paraphrased"])
 def test_resolver_and_paraphrased_messages(paste: str, want: str):
     assert triage(paste)[0]["id"] == want
+
+
+def test_numpy_2_under_an_old_torch_is_found_from_a_pasted_pip_freeze():
+    """numpy-abi-mismatch from the paste's packages alone (torch < 2.3 beside numpy >= 2), and the
+    NumPy message settled by them; numpy 1.x refutes it."""
+    freeze = "$ pip freeze\nnumpy==2.0.1\ntorch==2.1.2\n"
+    findings = triage(freeze)
+    assert [(f["id"], f["status"], f["confidence"]) for f in findings] == \
+        [("numpy-abi-mismatch", "warn", "likely")]
+    assert findings[0]["evidence"]
+    message = "ImportError: numpy.core.multiarray failed to import\n"
+    settled = triage(message + freeze)[0]
+    assert (settled["id"], settled["confidence"]) == ("numpy-abi-mismatch", "certain")
+    assert triage("$ pip freeze\nnumpy==1.26.4\ntorch==2.1.2\n") == []
+    assert triage("$ pip freeze\nnumpy==2.0.1\ntorch==2.4.0\n") == []

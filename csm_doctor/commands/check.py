@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 import click
@@ -34,6 +32,7 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
     from csm_doctor.catalogue import shipped_catalogue
     from csm_doctor.evaluate import evaluate
     from csm_doctor.findings import exit_code_for
+    from csm_doctor.smoke.choice import run_smoke_after_check, smoke_kind
 
     if smoke_model and facts_file:
         from csm_doctor.errors import InputError
@@ -72,6 +71,8 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
 def with_remedies(findings: list[Any], facts: dict[str, Any], recipe: Any, python: str | None,
                   facts_file: str | None, offline: bool) -> list[Any]:
     """Add the checkpoint findings fix judges, and give every finding the steps fix would take."""
+    import os
+
     from csm_doctor.findings import sort_findings
     from csm_doctor.fix.inputs import check_remedies, facts_checkpoints
     from csm_doctor.probes.target import default_python
@@ -83,30 +84,3 @@ def with_remedies(findings: list[Any], facts: dict[str, Any], recipe: Any, pytho
         target = os.path.abspath(python) if python else default_python()
     check_remedies(facts, recipe, findings, target, live=not facts_file, offline=offline)
     return findings
-
-
-def smoke_kind(recipe_id: str, model: str, repo: str | None) -> str:
-    """The smoke run `--smoke`/`--smoke-tiny` asks for; bad combinations are exit 2, early.
-
-    The tiny model is built offline and needs no checkout, so any recipe can ask for it.
-    """
-    from csm_doctor.commands.smoke import choose_kind
-
-    if model == "tiny":
-        return choose_kind(True, False, None, None)
-    return choose_kind(False, False, repo, recipe_id)
-
-
-def run_smoke_after_check(kind: str, python: str | None, repo: str | None, offline: bool,
-                          quiet: bool) -> Any:
-    """The same run as `csm-doctor smoke`, for `check --smoke` and the end of `fix --smoke`."""
-    from csm_doctor.probes.target import default_python
-    from csm_doctor.smoke.render import ProgressView
-    from csm_doctor.smoke.runner import SmokeOptions, run_smoke
-
-    options = SmokeOptions(python=os.path.abspath(python) if python else default_python(),
-                           kind=kind, repo=repo, offline=offline)
-    from csm_doctor.commands.common import Verbosity
-
-    with ProgressView(stream=sys.stderr, quiet=quiet or Verbosity.quiet) as progress:
-        return run_smoke(options, progress=progress)

@@ -6,9 +6,6 @@ import click
 
 from csm_doctor.commands.common import guarded, verbosity_options
 
-# Recipes whose smoke test is CSM through transformers; csm-1b is the official repository.
-TRANSFORMERS_RECIPES = ("csm-1b-transformers", "csm-1b-ascend", "csm-1b-unsloth")
-OFFICIAL_RECIPE = "csm-1b"
 
 
 @click.command()
@@ -22,7 +19,7 @@ OFFICIAL_RECIPE = "csm-1b"
 @click.option("--repo", default=None, metavar="PATH",
               help="A checkout of SesameAILabs/csm: run its load_csm_1b (the csm-1b recipe).")
 @click.option("--recipe", "recipe_ref", default=None, metavar="ID",
-              help=f"{OFFICIAL_RECIPE} (with --repo) or one of {', '.join(TRANSFORMERS_RECIPES)}.")
+              help="A recipe with a smoke test (its `smoke` key): the official one needs --repo.")
 @click.option("--model", "model_id", default="sesame/csm-1b", show_default=True, metavar="REPO",
               help="Transformers-format checkpoint on the Hub.")
 @click.option("--device", type=click.Choice(["auto", "cuda", "npu", "mps", "cpu"]), default="auto",
@@ -53,6 +50,7 @@ def smoke(python: str | None, tiny: bool, random_weights: bool, repo: str | None
     import os
 
     from csm_doctor.probes.target import default_python
+    from csm_doctor.smoke.choice import choose_kind
     from csm_doctor.smoke.render import ProgressView, render_smoke
     from csm_doctor.smoke.runner import SmokeOptions, run_smoke
 
@@ -74,26 +72,3 @@ def smoke(python: str | None, tiny: bool, random_weights: bool, repo: str | None
     return result.exit_code
 
 
-def choose_kind(tiny: bool, random_weights: bool, repo: str | None, recipe: str | None) -> str:
-    """Which model path the options ask for; contradictions are bad input (exit 2)."""
-    from csm_doctor.errors import InputError
-
-    chosen = [name for name, on in (("--tiny", tiny), ("--random-weights", random_weights),
-                                    ("--repo", bool(repo))) if on]
-    if len(chosen) > 1:
-        raise InputError.single(None, f"choose one of {', '.join(chosen)}", key=chosen[1])
-    if recipe is not None and recipe != OFFICIAL_RECIPE and recipe not in TRANSFORMERS_RECIPES:
-        raise InputError.single(None, f"smoke runs CSM-1B; recipe '{recipe}' has no smoke test "
-                                      f"(use {OFFICIAL_RECIPE} or {', '.join(TRANSFORMERS_RECIPES)})",
-                                key="--recipe")
-    if recipe == OFFICIAL_RECIPE and not repo:
-        raise InputError.single(None, "the csm-1b recipe runs the official repository: add --repo "
-                                      "PATH (a checkout of SesameAILabs/csm)", key="--recipe")
-    if repo and recipe not in (None, OFFICIAL_RECIPE):
-        raise InputError.single(None, f"--repo runs the official generator, not '{recipe}'",
-                                key="--recipe")
-    if tiny:
-        return "tiny"
-    if random_weights:
-        return "random-weights"
-    return "official" if repo else "transformers"

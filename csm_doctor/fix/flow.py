@@ -137,7 +137,7 @@ def _confirm(opts: FixOptions, plan: list[Action], what: str) -> tuple[bool, str
 
 
 def run_fix(opts: FixOptions) -> int:
-    from csm_doctor.commands.common import auto_recipe, probe_machine, validate_python
+    from csm_doctor.subject import auto_recipe, probe_machine, validate_python
     from csm_doctor.facts import load_facts
     from csm_doctor.fix import installer as inst
     from csm_doctor.fix.inputs import downloads_mode, plan_input
@@ -205,7 +205,7 @@ def _apply_and_recheck(opts: FixOptions, report: "_Report", given: Any, recipe: 
                        profile: Path | None) -> int:
     """Holding the environment's lock: show, ask, apply, probe again, compare."""
     target = choice.python
-    from csm_doctor.commands.common import probe_machine
+    from csm_doctor.subject import probe_machine
     from csm_doctor.fix.profile import read_block
 
     report.show_plan()
@@ -227,7 +227,7 @@ def _apply_and_recheck(opts: FixOptions, report: "_Report", given: Any, recipe: 
     code = EXIT_FAILED if applied.failed or outcome.remaining else EXIT_OK
     smoke = None
     if smoke_run and code == EXIT_OK:  # the last word: does CSM speak now?
-        from csm_doctor.commands.check import run_smoke_after_check
+        from csm_doctor.smoke.choice import run_smoke_after_check
 
         smoke = run_smoke_after_check(smoke_run, target, opts.repo, opts.offline, opts.as_json)
         after = sort_findings(after + smoke.findings)
@@ -238,7 +238,7 @@ def _apply_and_recheck(opts: FixOptions, report: "_Report", given: Any, recipe: 
 def _smoke_kind(opts: FixOptions, recipe: Any) -> str | None:
     if not opts.smoke:
         return None
-    from csm_doctor.commands.check import smoke_kind
+    from csm_doctor.smoke.choice import smoke_kind
 
     return smoke_kind(recipe.id, opts.smoke, opts.repo)
 
@@ -355,7 +355,7 @@ class _Report:
 # ------------------------------------------------------------------ --undo
 
 def run_undo(opts: FixOptions) -> int:
-    from csm_doctor.commands.common import validate_python
+    from csm_doctor.subject import validate_python
     from csm_doctor.errors import InputError
     from csm_doctor.fix import actions as kinds
     from csm_doctor.fix import snapshot

@@ -5,9 +5,10 @@ new driver or torch release is a data change with a test, not a code change. Thi
 reads them and answers the questions the rules ask: which driver a CUDA release needs, which
 torch build fits a driver and a GPU, which triton a torch pins, which torch_npu goes with a CANN.
 
-Every function here answers "don't know" (None, or an empty list) for inputs it cannot read or
-that the tables do not cover, and never raises: a doctor that crashes on an unusual driver
-string diagnoses nothing.
+Every question here answers "don't know" (None, or an empty list) for inputs it cannot read or
+that the tables do not cover, and never raises on them: a doctor that crashes on an unusual
+driver string diagnoses nothing. A table that is itself broken is different: it is an
+InputError with file:line at load (`read_table`, `validate_tables`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import copy
 import functools
 import re
 from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 from csm_doctor.knowledge import base_release, parse_version, variant_cuda
 
@@ -32,35 +34,53 @@ def knowledge_dir() -> Path:
     return data_dir("knowledge")
 
 
+def read_table(path: Path, name: str) -> dict[str, Any]:
+    """One table file, validated against its shape (knowledge/schema.py).
+
+    Raises InputError with file:line:key for a table that is missing, not YAML, or not the
+    shape the questions below rely on: a broken table must stop the run, not turn verdicts
+    into "unknown". yaml is imported here, not at module import, so `--help` stays instant.
+    """
+    from csm_doctor.errors import InputError, Problem
+    from csm_doctor.knowledge.schema import SHAPES
+    from csm_doctor.shapes import ShapeProblem
+    from csm_doctor.yamlpos import format_path, line_for, load_yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError.single(str(path), f"cannot read the knowledge table: {exc}") from None
+    data, lines = load_yaml(text, str(path))
+    problems: list[ShapeProblem] = []
+    checked = SHAPES[name].check(data, (), problems)
+    if problems:
+        raise InputError(str(path), [Problem(p.message, format_path(p.path) or None,
+                                             line_for(lines, p.path)) for p in problems])
+    return checked
+
+
+def validate_tables(directory: Path | None = None) -> None:
+    """Read every table in `directory` (default: the shipped one); InputError on the first broken one.
+
+    The catalogue calls this when it loads, so a broken table is exit 2 before any rule runs
+    (inside a rule the evaluator would turn the error into one `error` finding).
+    """
+    for name in TABLES:
+        if directory is None:
+            _load(name)
+        else:
+            read_table(Path(directory) / f"{name}.yaml", name)
+
+
 @functools.lru_cache(maxsize=16)
 def _load(name: str) -> dict[str, Any]:
-    """One table, parsed once per process; {} when the file is missing or unreadable.
-
-    yaml is imported here, not at module import, so `csm-doctor --help` does not pay for it.
-    """
-    import yaml
-    path = knowledge_dir() / f"{name}.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """One shipped table, validated and parsed once per process."""
+    return read_table(knowledge_dir() / f"{name}.yaml", name)
 
 
 def load_table(name: str) -> dict[str, Any]:
     """A deep copy of one table (callers may modify it without touching the cache)."""
     return copy.deepcopy(_load(name))
-
-
-def table_sources() -> dict[str, dict[str, Any]]:
-    """Title, sources and date of every table, keyed by file name, for `docs` and `recipes show`."""
-    out: dict[str, dict[str, Any]] = {}
-    for name in TABLES:
-        table = _load(name)
-        if table:
-            out[name] = {"title": table.get("title"), "sources": list(table.get("sources") or []),
-                         "current_to": table.get("current_to")}
-    return out
 
 
 # ---------------------------------------------------------------------------- small helpers
@@ -195,22 +215,6 @@ def driver_supports_cuda(driver: str, cuda: str, os_name: str) -> str | None:
     return "no"
 
 
-def max_cuda_for_driver(driver: str, os_name: str) -> str | None:
-    """The newest CUDA release ('12.4') whose GA minimum this driver meets, or None."""
-    system = _os(os_name)
-    parsed = parse_version(driver)
-    if system not in ("linux", "windows") or parsed is None:
-        return None
-    best = None
-    for row in _load("cuda-drivers").get("releases") or []:
-        if int(row.get("update") or 0) != 0 or not _meets_release(parsed, row, system):
-            continue
-        version = parse_version(str(row.get("cuda")))
-        if version is not None and (best is None or version > best[0]):
-            best = (version, str(row.get("cuda")))
-    return best[1] if best else None
-
-
 # ---------------------------------------------------------------------------- torch releases
 
 def _torch_row(version: str | None) -> dict[str, Any] | None:
@@ -219,12 +223,6 @@ def _torch_row(version: str | None) -> dict[str, Any] | None:
         if str(row.get("torch")) == key:
             return row
     return None
-
-
-def torch_release(version: str) -> dict | None:
-    """The table row of a torch minor release: '2.4.0+cu124', '2.4.1' and '2.4' all give 2.4."""
-    row = _torch_row(version)
-    return copy.deepcopy(row) if row is not None else None
 
 
 def _variant(version: str, variant: str) -> dict[str, Any] | None:
@@ -275,6 +273,76 @@ def torch_supports_gpu(torch_version: str, variant: str, compute_capability: str
     return _archs_cover(list(entry.get("archs")), list(entry.get("ptx") or []), cc)
 
 
+def _kernels_cover(arch_list: list[str], cc: tuple[int, int]) -> bool:
+    """torch.cuda.get_arch_list() entries ('sm_86', 'compute_90') against a capability."""
+    cubins = [a for a in arch_list if str(a).strip().lower().startswith("sm_")]
+    ptx = [str(a).strip().lower().replace("compute_", "sm_") for a in arch_list
+           if str(a).strip().lower().startswith("compute_")]
+    return _archs_cover(cubins, ptx, cc)
+
+
+@dataclass(frozen=True)
+class GpuVerdict:
+    """The answer to "does torch X (build Y) run on GPU Z", with what it was judged from.
+
+    `runs` is True / False / None (unknown); `kernels` the sm_XY list consulted (empty when
+    none was known); `source` says where that list came from; `driver` is driver_supports_cuda's
+    answer for the build's CUDA ('yes', 'minor-compat', 'no', None when not asked or unknown).
+    """
+
+    runs: bool | None
+    arch: str | None
+    kernels: tuple[str, ...] = ()
+    source: str = "the torch build table"
+    driver: str | None = None
+
+
+def torch_runs_on_gpu(torch_version: str | None, build: str | Sequence[str] | None,
+                      compute_capability: str | None, *, arch_list: Sequence[str] | None = None,
+                      driver: str | None = None, os_name: str | None = None) -> GpuVerdict:
+    """The one answer to "does torch X (build Y) run on GPU Z": kernels for its architecture,
+    and (when `driver` is given) whether the driver runs the build's CUDA.
+
+    `build` is one variant ('cu124': an installed build), a sequence of variants (a recipe's
+    choices: True when any of them runs, False when none does), or None (the installed build is
+    not known, as with a plain '2.4.0' from pip freeze: every CUDA variant of the release must
+    agree). `arch_list` (torch.cuda.get_arch_list() of the installed build) wins over the table.
+    Rules, recipe selection and triage all ask this; never raises.
+    """
+    cc = _cc(compute_capability)
+    arch = f"sm_{cc[0]}{cc[1]}" if cc else None
+    if cc is None:
+        return GpuVerdict(None, arch)
+    if arch_list:
+        kernels = tuple(str(a) for a in arch_list)
+        return GpuVerdict(_kernels_cover(list(kernels), cc), arch, kernels,
+                          "torch's arch list", _driver_for(build, driver, os_name))
+    if not torch_version:
+        return GpuVerdict(None, arch)
+    if isinstance(build, str):
+        entry = _variant(torch_version, build)
+        kernels = tuple(entry.get("archs") or ()) if entry else ()
+        return GpuVerdict(torch_supports_gpu(torch_version, build, compute_capability), arch,
+                          kernels, driver=_driver_for(build, driver, os_name))
+    choices = list(build) if build is not None else \
+        [n for n in torch_variants(torch_version) if n.startswith("cu")]
+    answers = [torch_supports_gpu(torch_version, v, compute_capability) for v in choices]
+    if build is None:
+        runs = answers[0] if answers and len(set(answers)) == 1 else None
+    elif any(a is True for a in answers):
+        runs = True
+    else:
+        runs = False if answers and all(a is False for a in answers) else None
+    return GpuVerdict(runs, arch)
+
+
+def _driver_for(build: Any, driver: str | None, os_name: str | None) -> str | None:
+    cuda = variant_cuda(build) if isinstance(build, str) else None
+    if not (driver and cuda):
+        return None
+    return driver_supports_cuda(driver, cuda, os_name or "linux")
+
+
 def best_variant(torch_version: str, driver: str | None, compute_capability: str | None,
                  os_name: str) -> str | None:
     """The newest variant of this torch release that the driver runs and that covers the GPU.
@@ -314,6 +382,58 @@ def minimum_torch_for_gpu(compute_capability: str) -> tuple[str, str] | None:
             if entry.get("archs") and _archs_cover(list(entry["archs"]), list(entry.get("ptx") or []), cc):
                 return str(row.get("torch")), str(entry.get("name"))
     return None
+
+
+def torch_needs_numpy1(torch_version: str | None) -> bool | None:
+    """Whether this torch's wheels were built against NumPy 1.x (they fail under NumPy 2).
+
+    True before the table's `numpy2_abi_from` (2.3), False from it; None if unreadable.
+    """
+    have = parse_version(_minor(torch_version))
+    first = parse_version(str(_load("torch-releases").get("numpy2_abi_from") or ""))
+    if have is None or first is None:
+        return None
+    return have < first
+
+
+def platform_key(os_name: str | None, machine: str | None) -> str | None:
+    """'macos_x86_64', 'linux_aarch64', 'windows', ... from facts' os.name and os.arch."""
+    system = _os(os_name)
+    arch = (machine or "").strip().lower()
+    arch = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}.get(arch, arch)
+    if system is None or not arch:
+        return None
+    return "windows" if system == "windows" else f"{system}_{arch}"
+
+
+def platform_last_torch(os_name: str | None, machine: str | None) -> str | None:
+    """The last torch minor PyTorch built for this platform ('2.2' on an Intel Mac), or None."""
+    last = (_load("torch-releases").get("platform_last_release") or {}).get(
+        platform_key(os_name, machine) or "")
+    return str(last) if last else None
+
+
+def torch_spec_installable(spec: str, os_name: str | None, machine: str | None) -> bool | None:
+    """Whether any torch release with wheels for this platform satisfies `spec` ('>=2.7.0').
+
+    False only where the table says PyTorch stopped building for the platform (Intel Macs:
+    2.2.x was the last) and the spec needs something newer; None when it does not know.
+    """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    last = platform_last_torch(os_name, machine)
+    if not last:
+        return None
+    try:
+        wanted = SpecifierSet(spec or "")
+    except InvalidSpecifier:
+        return None
+    minors = [str(r.get("torch")) for r in _load("torch-releases").get("releases") or []]
+    ceiling = parse_version(str(last))
+    ok = [m for m in minors if (v := parse_version(m)) is not None and ceiling is not None
+          and v <= ceiling]
+    # a minor's patch releases: x.y.0 .. x.y.9 stand in for them (2.2.2 was the last)
+    return any(wanted.contains(f"{m}.{patch}", prereleases=False) for m in ok for patch in range(10))
 
 
 def python_supported(torch_version: str, python_version: str, os_name: str | None = None) -> bool | None:
@@ -384,6 +504,21 @@ def linux_triton_for_torch(torch_version: str) -> str | None:
     return str(line).split(";", 1)[0].strip()
 
 
+def _triton_gpu_rule(cc: tuple[int, int]) -> dict[str, Any] | None:
+    for rule in _load("triton-windows").get("gpu_support") or []:
+        low, high = _cc(rule.get("min_cc")), _cc(rule.get("max_cc"))
+        if low is not None and high is not None and low <= cc <= high:
+            return rule
+    return None
+
+
+def triton_windows_gpu_note(compute_capability: str) -> str | None:
+    """The README's line on this GPU generation ('RTX 50xx / Blackwell consumer: Triton >= 3.3, ...')."""
+    cc = _cc(compute_capability)
+    rule = _triton_gpu_rule(cc) if cc else None
+    return str(rule["note"]) if rule and rule.get("note") else None
+
+
 def triton_windows_supports_gpu(triton_version: str, compute_capability: str) -> bool | None:
     """Whether this triton-windows version supports the GPU (sm_120 needs ≥3.3, Turing ≤3.2)."""
     cc = _cc(compute_capability)
@@ -391,10 +526,7 @@ def triton_windows_supports_gpu(triton_version: str, compute_capability: str) ->
     if cc is None or triton is None:
         return None
     minor = parse_version(".".join(str(p) for p in (triton.release + (0,))[:2]))
-    for rule in _load("triton-windows").get("gpu_support") or []:
-        low, high = _cc(rule.get("min_cc")), _cc(rule.get("max_cc"))
-        if low is None or high is None or not low <= cc <= high:
-            continue
+    for rule in [r for r in [_triton_gpu_rule(cc)] if r]:
         if rule.get("supported") is False:
             return False
         if rule.get("min_triton") and minor < parse_version(str(rule["min_triton"])):
@@ -404,14 +536,6 @@ def triton_windows_supports_gpu(triton_version: str, compute_capability: str) ->
 
 
 # ---------------------------------------------------------------------------- Ascend
-
-def torch_npu_for(torch_version: str) -> list[dict]:
-    """Published CANN + torch_npu + Python pairings for this exact torch release, newest CANN first."""
-    base = base_release(str(torch_version or "")) or ""
-    rows = [copy.deepcopy(r) for r in _load("torch-npu").get("releases") or []
-            if str(r.get("torch")) == base]
-    return rows
-
 
 def _cann_key(version: str) -> str:
     return re.sub(r"^cann\s*", "", str(version or "").strip().lower())
@@ -445,22 +569,6 @@ def cann_supports(cann_version: str, torch_npu_version: str) -> bool | None:
             if key == cann or (key.endswith(".x") and cann.startswith(key[:-1])):
                 return True
     return False if known else None
-
-
-# ---------------------------------------------------------------------------- transformers
-
-def first_transformers_with_csm() -> str:
-    """The first installable transformers release with CsmForConditionalGeneration ('4.52.1')."""
-    return str(_load("transformers-csm").get("first_release") or "4.52.1")
-
-
-def transformers_has_csm(transformers_version: str) -> bool | None:
-    """Whether this transformers version ships the CSM classes; None if the version is unreadable."""
-    version = parse_version(transformers_version)
-    first = parse_version(str(_load("transformers-csm").get("first_release_including_yanked") or "4.52.0"))
-    if version is None or first is None:
-        return None
-    return version >= first
 
 
 # ---------------------------------------------------------------------------- GPU names

@@ -36,7 +36,7 @@ class LintOptions:
 def lint_path(target: str, recipe_ref: str | None = None,
               options: LintOptions = LintOptions()) -> LintReport:
     """Lint one PATH; InputError (exit 2, with file:line) for anything it cannot read."""
-    from csm_doctor.lint.kinds import FAMILY_RECIPES, detect, family_of_recipe
+    from csm_doctor.lint.kinds import detect, family_of_recipe, family_recipes
     from csm_doctor.lint.machine import Machine
     from csm_doctor.recipe import load_recipe
 
@@ -46,11 +46,11 @@ def lint_path(target: str, recipe_ref: str | None = None,
     given = load_recipe(recipe_ref) if recipe_ref else None
     family = family_of_recipe(given) if given else None
     if given and family is None:
-        known = ", ".join(FAMILY_RECIPES.values())
+        known = ", ".join(family_recipes().values())
         raise InputError.single(None, f"lint judges the fine-tuning setups ({known}); recipe "
                                       f"{given.id} is none of them", key="--recipe")
     kind, why = detect(path, target, family)
-    recipe = given or load_recipe(FAMILY_RECIPES[kind.family])
+    recipe = given or load_recipe(family_recipes()[kind.family])
     machine = Machine(python=options.python, facts_file=options.facts_file,
                       vram_gb=options.vram_gb, recipe=recipe)
     if options.facts_file:

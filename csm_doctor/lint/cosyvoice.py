@@ -25,6 +25,12 @@ from csm_doctor.errors import InputError
 from csm_doctor.lint.checks import sink
 from csm_doctor.lint.files import MAX_TEXT_BYTES, ConfigDoc, load_config, norm_key, read_text
 from csm_doctor.lint.model import LintFinding, Where
+from csm_doctor.lint.verdicts import (  # noqa: F401 - re-exported for the lint code here
+    PROCESSGROUP_OPTIONS_REMOVED_IN,
+    PYNINI_WHEEL_PYTHONS,
+    processgroup_verdict,
+    pynini_verdict,
+)
 from csm_doctor.safeio import read_input
 from csm_doctor.yamlpos import Path as KeyPath
 
@@ -41,9 +47,6 @@ FIXED_GIB = 4.0
 GIB_PER_FRAME = (SAFE_FRAMES_GIB - FIXED_GIB) / SAFE_FRAMES
 # ... with accum_grad 8: 3200 frames per optimizer step, the seed's working effective batch
 SEED_EFFECTIVE_FRAMES, SEED_ACCUM_GRAD = 3200, 8
-# torch releases without ProcessGroup.options: removed in 2.5 (pytorch/pytorch#132931,
-# #135653; vllm-project/vllm#14870 "ProcessGroup.Options was removed in torch 2.5")
-PROCESSGROUP_OPTIONS_REMOVED_IN = (2, 5)
 TRAIN_UTILS = Path("cosyvoice/utils/train_utils.py")
 SKIPPED_CONFIG_DIRS = {"examples", "runtime", "third_party", "pretrained_models", "tools",
                        "node_modules", "asset", "docker"}
@@ -286,16 +289,6 @@ def _configs(root: Path, depth: int = 3) -> list[Path]:
     return sorted(found)
 
 
-def processgroup_verdict(torch_version: str | None) -> bool | None:
-    """True when this torch's ProcessGroup has no `options` (>= 2.5), None if unknown."""
-    from csm_doctor.knowledge import parse_version
-
-    version = parse_version(torch_version)
-    if version is None:
-        return None
-    return version.release[:2] >= PROCESSGROUP_OPTIONS_REMOVED_IN
-
-
 def _processgroup(root: Path, display: str, machine: Any, out: list[LintFinding]) -> str | None:
     check = sink("lint-cosyvoice-processgroup", out)
     path = root / TRAIN_UTILS
@@ -381,33 +374,6 @@ def _submodules(root: Path, display: str, recipe: Any, out: list[LintFinding]) -
     if not submodules:
         check.skip("the recipe names no submodules", Where(display))
     check.close()
-
-
-# pynini 2.1.5's PyPI wheels (checked with `pip install --dry-run --only-binary :all:` on
-# 2026-11-22): manylinux x86_64 for CPython 3.10 and 3.11 (and older); none for 3.12+,
-# Windows, macOS or aarch64, where pip builds OpenFst from source and fails.
-PYNINI_WHEEL_PYTHONS = ((3, 6), (3, 11))
-
-
-def pynini_verdict(os_name: str | None, arch: str | None, python: str | None,
-                   packages: dict[str, str] | None) -> tuple[str, str] | None:
-    """('ok'|'no-wheel', why) for installing pynini on this platform; None if unknown."""
-    from csm_doctor.knowledge import parse_version
-
-    if packages and "pynini" in packages:
-        return "ok", f"pynini {packages['pynini']} is installed"
-    version = parse_version(python)
-    if os_name is None or version is None:
-        return None
-    py = tuple(version.release[:2])
-    where = f"{os_name} {arch or ''} Python {py[0]}.{py[1]}".replace("  ", " ")
-    if os_name == "windows":
-        return "no-wheel", f"pynini has no Windows wheels ({where})"
-    if os_name != "linux" or (arch or "x86_64") not in ("x86_64", "amd64"):
-        return "no-wheel", f"pynini 2.1.5 has no wheel for {where}"
-    if not PYNINI_WHEEL_PYTHONS[0] <= py <= PYNINI_WHEEL_PYTHONS[1]:
-        return "no-wheel", f"pynini 2.1.5 has no wheel for Python {py[0]}.{py[1]} (3.10 or 3.11 have)"
-    return "ok", f"pip can install pynini 2.1.5's manylinux wheel ({where})"
 
 
 def needs_pynini(root: Path) -> tuple[bool, str] | None:

@@ -17,9 +17,19 @@ from typing import Any
 from csm_doctor.errors import InputError
 from csm_doctor.lint.files import plain_files, subdirs
 
-# The three fine-tuning setups lint knows, by the built-in recipe that describes each.
-FAMILY_RECIPES = {"unsloth": "csm-1b-unsloth", "cosyvoice": "cosyvoice2-lora",
-                  "songbloom": "songbloom-lora"}
+FAMILIES = ("unsloth", "cosyvoice", "songbloom")  # the fine-tuning setups lint knows
+
+
+def family_recipes() -> dict[str, str]:
+    """Each setup's built-in recipe, from the recipes' own `lint:` key (no ids kept here)."""
+    from csm_doctor.recipe import builtin_recipe_ids
+
+    out = {}
+    for family in FAMILIES:
+        ids = builtin_recipe_ids(lint=family)
+        if ids:
+            out[family] = ids[0]
+    return out
 
 
 @dataclass(frozen=True)
@@ -57,9 +67,9 @@ SONGBLOOM_KEYS = re.compile(r"(sketch|muq|codebook|vq_|lora_target|target_module
 
 def family_of_recipe(recipe: Any) -> str | None:
     """Which setup a recipe is: a built-in id, else its repository or its packages say."""
-    for family, recipe_id in FAMILY_RECIPES.items():
-        if recipe.id == recipe_id:
-            return family
+    family = (recipe.raw or {}).get("lint")
+    if family in FAMILIES:
+        return family
     url = (recipe.repository.url if recipe.repository else "").lower()
     if "cosyvoice" in url:
         return "cosyvoice"
@@ -83,7 +93,7 @@ def detect(path: Path, display: str, family: str | None) -> tuple[Kind, str]:
     if family is not None:
         fallback = _fallback(path, family)
         if fallback:
-            why = f"--recipe {FAMILY_RECIPES[family]}"
+            why = f"--recipe {family_recipes().get(family, family)}"
             if found:
                 why += f" (it looks like a {KINDS[found[0]].title}: {found[1]})"
             return KINDS[fallback], why

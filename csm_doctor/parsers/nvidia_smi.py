@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 
+from csm_doctor.gpu import gpu_record  # noqa: F401 - the one GPU record; re-exported for the parsers
 from .textutil import (
     na_to_none,
     never_raise,
@@ -32,21 +33,6 @@ COMPUTE_CAP_RE = re.compile(r"\d+\.\d+")
 # Longest real table lines are ~100 chars; skipping absurd lines keeps the
 # row regexes linear on hostile input.
 _MAX_ROW_LEN = 1000
-
-
-def gpu_record(**values: object) -> dict:
-    """A GPU dict in the shape every nvidia-smi parser returns (missing -> None)."""
-    record: dict = {
-        "index": None,
-        "name": None,
-        "memory_total_mib": None,
-        "memory_used_mib": None,
-        "memory_free_mib": None,
-        "compute_capability": None,
-        "bus_id": None,
-    }
-    record.update(values)
-    return record
 
 
 def _first_version(text: str, patterns: list[re.Pattern[str]]) -> str | None:

@@ -15,14 +15,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from csm_doctor.gpu import facts_gpu
 from csm_doctor.probes.base import ProbeContext
 from csm_doctor.probes.command import find_executable
 from csm_doctor.process import run_command
 from csm_doctor.settings import nvml_enabled
 
 NVIDIA_PCI_VENDOR = "0x10de"
-GPU_KEYS = ("index", "name", "memory_total_mib", "memory_used_mib", "memory_free_mib",
-            "compute_capability", "bus_id")
 QUERY_FIELDS = ["index", "name", "memory.total", "memory.used", "memory.free", "compute_cap",
                 "pci.bus_id", "driver_version"]
 
@@ -161,7 +160,7 @@ def read_nvidia_smi(ctx: ProbeContext, smi: str) -> dict[str, Any]:
         return facts
     if query.returncode == 0:
         rows = parse.parse_query_gpu_csv(query.stdout)
-        facts["gpus"] = [{k: row.get(k) for k in GPU_KEYS} for row in rows]
+        facts["gpus"] = [facts_gpu(row) for row in rows]
         facts["driver_version"] = next((r.get("driver_version") for r in rows
                                         if r.get("driver_version")), None)
     table = run_command([smi], timeout=ctx.timeout(10))
@@ -175,7 +174,7 @@ def read_nvidia_smi(ctx: ProbeContext, smi: str) -> dict[str, Any]:
         facts["cuda_version"] = header.get("cuda_version")
         facts["driver_version"] = facts["driver_version"] or header.get("driver_version")
         if not facts["gpus"]:  # drivers too old for compute_cap in --query-gpu
-            facts["gpus"] = [{k: g.get(k) for k in GPU_KEYS} for g in header.get("gpus", [])]
+            facts["gpus"] = [facts_gpu(g) for g in header.get("gpus", [])]
         _attach_processes(facts["gpus"], header.get("processes", []))
     if answered and not (facts["gpus"] or facts["driver_version"] or facts["cuda_version"]):
         # Exit 0 yet nothing readable: a broken install or a wrapper, not "no GPU".

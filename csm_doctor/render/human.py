@@ -82,8 +82,9 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
     groups += [(g, EXTRA_GROUPS.get(g, g)) for g in dict.fromkeys(f.group for f in findings)
                if g not in known]  # findings from beyond the catalogue (smoke, checkpoints)
     problem_groups = 0
+    consequences = _consequences(findings)
     for group_id, title in groups:
-        members = [f for f in findings if f.group == group_id]
+        members = [f for f in findings if f.group == group_id and not f.explained_by]
         if not members:
             continue
         shown = worst = worst_status(members) or Status.SKIP
@@ -97,6 +98,8 @@ def render_check(findings: list[Finding], facts: dict[str, Any], recipe: Recipe,
             if finding.status in (Status.PASS, Status.SKIP) and not verbose:
                 continue
             render_finding(console, finding, sym, verbose)
+            for consequence in consequences.pop(finding.id, []):
+                render_finding(console, consequence, sym, verbose, indent="      ")
     if verbose:
         _render_timings(console, facts)
     console.print()
@@ -139,23 +142,33 @@ def _headline(members: list[Finding]) -> str:
     return passes[0] if len(passes) == 1 else f"{len(passes)} checks passed"
 
 
-def render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose: bool) -> None:
+def _consequences(findings: list[Finding]) -> dict[str, list[Finding]]:
+    """Findings a present root cause explains, by the root's id: shown under the root."""
+    out: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.explained_by:
+            out.setdefault(finding.explained_by, []).append(finding)
+    return out
+
+
+def render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose: bool,
+                   indent: str = "") -> None:
     from rich.text import Text
 
     from csm_doctor.render import wrap
 
     width = wrap.terminal_width(console.file) if console.is_terminal else None
     status = finding.status.value
-    line = Text("    ")
+    line = Text("    " + indent)
     line.append(f"{sym[status]} ", style=STYLE[status])
     title = finding.title + (f"  [{finding.id}]" if verbose else "")
-    parts = wrap.prose(title, 6, width, first=4 + len(sym[status]) + 1)
+    parts = wrap.prose(title, 6 + len(indent), width, first=4 + len(indent) + len(sym[status]) + 1)
     line.append(parts[0])
     console.print(line)
     for rest in parts[1:]:
         console.print(Text(rest))
     for detail in finding.details:
-        for part in wrap.prose(f"        {detail}", 8, width, first=0):
+        for part in wrap.prose(f"        {indent}{detail}", 8 + len(indent), width, first=0):
             console.print(Text(part, style="dim"))
     if verbose and finding.status in (Status.FAIL, Status.WARN) and finding.expected is not None:
         console.print(Text(f"        observed: {finding.observed!s}   expected: {finding.expected!s}",

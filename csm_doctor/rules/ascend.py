@@ -6,7 +6,7 @@ from typing import Iterable
 
 from csm_doctor.findings import Finding
 from csm_doctor.knowledge import base_release
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 
 def uses_npu(ctx: RuleContext) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from csm_doctor.findings import Finding
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 from csm_doctor.rules.nvidia import visible_gpus
 
 # Docker's default /dev/shm is 64 MB; PyTorch's DataLoader workers pass batches through it
@@ -56,3 +56,23 @@ def nccl_env(ctx: RuleContext) -> Iterable[Finding]:
                          observed=recorded, details=notes)
     else:
         yield ctx.skipped("no NCCL variable set")
+
+
+@rule("nccl_platform")
+def nccl_platform(ctx: RuleContext) -> Iterable[Finding]:
+    """A multi-GPU (DDP) recipe on Windows or macOS: torch there has no NCCL backend."""
+    os_name = ctx.need("os.name")
+    if not ctx.recipe.hardware.get("multi_gpu"):
+        yield ctx.skipped(f"{ctx.recipe.id} trains on one device")
+    elif os_name == "linux":
+        yield ctx.passed("torch's Linux builds carry NCCL for DDP across GPUs", observed=os_name)
+    elif os_name in ("windows", "darwin"):
+        where = "Windows" if os_name == "windows" else "macOS"
+        title = (f"{ctx.recipe.id} trains with DDP over NCCL, which torch on {where} does not "
+                 "have: torchrun stops with \"Distributed package doesn't have NCCL built in\"")
+        if os_name == "windows":
+            yield ctx.failed(title, observed=os_name, expected="linux")
+        else:  # a Mac runs the recipe on one device (MPS): DDP is what cannot work
+            yield ctx.warned(title + "; run it on one device", observed=os_name, expected="linux")
+    else:
+        yield ctx.skipped(f"no NCCL verdict for {os_name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from csm_doctor.findings import Finding
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 SETTINGS = "https://huggingface.co/settings/tokens"
 GATED_SETTINGS = "https://huggingface.co/settings/gated-repos"

@@ -14,16 +14,16 @@ from __future__ import annotations
 from typing import Iterable
 
 from csm_doctor.findings import Finding
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 
 def _family_gate(ctx: RuleContext) -> tuple[bool, str]:
     """(applies, why not): a lint check belongs to the setup its name says."""
-    from csm_doctor.lint.kinds import FAMILY_RECIPES, family_of_recipe
+    from csm_doctor.lint.kinds import family_of_recipe, family_recipes
 
     family = ctx.check.name.split("-")[1]
     if family_of_recipe(ctx.recipe) != family:
-        return False, f"applies to {FAMILY_RECIPES[family]} fine-tuning only"
+        return False, f"applies to {family_recipes().get(family, family)} fine-tuning only"
     return True, ""
 
 
@@ -35,7 +35,7 @@ def lint_pointer(ctx: RuleContext) -> Iterable[Finding]:
 
 @rule("lint_processgroup")
 def lint_processgroup(ctx: RuleContext) -> Iterable[Finding]:
-    from csm_doctor.lint.cosyvoice import processgroup_verdict
+    from csm_doctor.lint.verdicts import processgroup_verdict
 
     applies, why = _family_gate(ctx)
     if not applies:
@@ -54,7 +54,7 @@ def lint_processgroup(ctx: RuleContext) -> Iterable[Finding]:
 
 @rule("lint_pynini")
 def lint_pynini(ctx: RuleContext) -> Iterable[Finding]:
-    from csm_doctor.lint.cosyvoice import pynini_verdict
+    from csm_doctor.lint.verdicts import pynini_verdict
 
     applies, why = _family_gate(ctx)
     if not applies:

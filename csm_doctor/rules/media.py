@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from csm_doctor.findings import Finding
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 INSTALL = {
     ("ffmpeg", "linux"): "sudo apt install ffmpeg   (Fedora: sudo dnf install ffmpeg; conda: "

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 from csm_doctor.facts import get_path
 from csm_doctor.findings import Finding
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 
 def uses_cuda(ctx: RuleContext) -> bool:

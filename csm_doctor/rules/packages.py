@@ -8,7 +8,7 @@ from packaging.specifiers import SpecifierSet
 
 from csm_doctor.findings import Finding
 from csm_doctor.recipe import PackageReq, canonical_name
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 
 def install_hint(ctx: RuleContext, pkg: PackageReq) -> str:
@@ -92,6 +92,61 @@ def package_conflicts(ctx: RuleContext) -> Iterable[Finding]:
                              subject=pkg.name)
 
 
+@rule("triton_windows_gpu")
+def triton_windows_gpu(ctx: RuleContext) -> Iterable[Finding]:
+    """The installed triton-windows against the GPU: Blackwell needs ≥ 3.3, Turing ≤ 3.2."""
+    from csm_doctor.knowledge.tables import triton_windows_gpu_note, triton_windows_supports_gpu
+    from csm_doctor.rules.nvidia import gpu_capability
+
+    installed = ctx.need("packages")
+    version = installed.get("triton-windows")
+    if ctx.os_name != "windows" or not version:
+        yield ctx.skipped("triton-windows is not installed" if ctx.os_name == "windows"
+                          else "triton-windows is for Windows only")
+        return
+    gpus = ctx.fact("nvidia.gpus", [])
+    if not gpus:
+        yield ctx.skipped("no NVIDIA GPU to compile for")
+        return
+    for gpu in gpus:
+        name, capability = gpu.get("name") or "NVIDIA GPU", gpu_capability(gpu)
+        verdict = triton_windows_supports_gpu(version, capability) if capability else None
+        note = triton_windows_gpu_note(capability) if capability else None
+        if verdict is None:
+            yield ctx.skipped(f"{name}: triton-windows' support for it is not known", subject=name)
+        elif verdict:
+            yield ctx.passed(f"triton-windows {version} supports {name} (compute capability "
+                             f"{capability})", subject=name, observed=version)
+        else:
+            yield ctx.failed(f"triton-windows {version} cannot compile for {name} (compute "
+                             f"capability {capability})" + (f": {note}" if note else ""),
+                             subject=name, observed=version, expected=note)
+
+
+@rule("numpy_abi")
+def numpy_abi(ctx: RuleContext) -> Iterable[Finding]:
+    """torch built against NumPy 1.x (< 2.3) beside NumPy 2: its NumPy parts fail to import."""
+    from csm_doctor.knowledge import parse_version
+    from csm_doctor.knowledge.tables import torch_needs_numpy1
+
+    installed = ctx.need("packages")
+    torch, numpy = installed.get("torch"), installed.get("numpy")
+    numpy_major = (parse_version(numpy) or parse_version("0")).release[0] if numpy else None
+    if not torch or not numpy or numpy_major is None:
+        yield ctx.skipped("torch or numpy is not installed")
+        return
+    old_torch = torch_needs_numpy1(torch)
+    if old_torch and numpy_major >= 2:
+        yield ctx.failed(f"torch {torch} was built against NumPy 1.x and numpy {numpy} is "
+                         "installed: \"A module that was compiled using NumPy 1.x cannot be run "
+                         "in NumPy 2\"", subject="numpy", observed=numpy, expected="<2",
+                         fix="pip install 'numpy<2'")
+    elif old_torch is None:
+        yield ctx.skipped(f"torch {torch}: its NumPy ABI is not known", subject="numpy")
+    else:
+        yield ctx.passed(f"numpy {numpy} suits torch {torch}", subject="numpy", observed=numpy)
+
+
 @rule("dependencies_consistent")
 def dependencies_consistent(ctx: RuleContext) -> Iterable[Finding]:
     """`pip check` without pip: every distribution's Requires-Dist against what is installed.
@@ -167,3 +222,32 @@ def indexes_reachable(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.warned(f"cannot reach {item.get('host')}, {role}: {item.get('error')}",
                          subject=str(item.get("host")), observed=item.get("error"),
                          expected="an HTTP answer")
+
+
+@rule("triton_matches_torch")
+def triton_matches_torch(ctx: RuleContext) -> Iterable[Finding]:
+    """On Linux the installed triton against the exact one torch's wheel requires (2.4.0: 3.0.0)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from csm_doctor.knowledge.tables import linux_triton_for_torch
+
+    installed = ctx.need("packages")
+    torch, triton = installed.get("torch"), installed.get("triton")
+    if ctx.os_name != "linux" or not torch or not triton:
+        yield ctx.skipped("triton beside torch is judged on Linux, with both installed")
+        return
+    line = linux_triton_for_torch(torch)
+    try:
+        wanted = Requirement(line) if line else None
+    except InvalidRequirement:
+        wanted = None
+    if wanted is None:
+        yield ctx.skipped(f"torch {torch}: the triton it requires is not known", subject="triton")
+    elif wanted.specifier.contains(triton.split("+", 1)[0], prereleases=True):
+        yield ctx.passed(f"triton {triton} is the one torch {torch} requires ({line})",
+                         subject="triton", observed=triton, expected=line)
+    else:
+        yield ctx.failed(f"triton {triton} is not the one torch {torch} requires ({line}): "
+                         "torch.compile and the inductor fail to import it",
+                         subject="triton", observed=triton, expected=line,
+                         fix=f"pip install '{line}'")

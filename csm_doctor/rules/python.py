@@ -7,7 +7,7 @@ from typing import Iterable
 from packaging.specifiers import SpecifierSet
 
 from csm_doctor.findings import Finding
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 
 @rule("python_version")

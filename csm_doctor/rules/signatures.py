@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from csm_doctor.findings import Finding
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 
 @rule("signature_only")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from csm_doctor.findings import Finding
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 
 OS_LABELS = {"linux": "Linux", "windows": "Windows", "darwin": "macOS"}
 RAM_SLACK = 0.9  # an "8 GB" machine reports ~7.6 GiB after firmware and kernel reservations

@@ -18,7 +18,7 @@ from csm_doctor.knowledge import (
     pick_variant,
     variant_cuda,
 )
-from csm_doctor.rules import RuleContext, rule
+from csm_doctor.rules.base import RuleContext, rule
 from csm_doctor.rules.nvidia import gpu_capability, visible_gpus
 
 
@@ -32,7 +32,7 @@ def proposed_variant(ctx: RuleContext) -> str | None:
     Falls back to minor-version compatibility, then to the plain CUDA-number
     comparison when the tables do not know the driver.
     """
-    from csm_doctor.knowledge.tables import driver_supports_cuda, torch_supports_gpu
+    from csm_doctor.knowledge.tables import torch_runs_on_gpu
 
     variants = ctx.recipe.torch_variants
     driver = ctx.fact("nvidia.driver_version")
@@ -41,10 +41,10 @@ def proposed_variant(ctx: RuleContext) -> str | None:
     torch_version = ctx.recipe.torch_version
 
     def fits(variant: str, accept: tuple[str, ...]) -> bool:
-        cuda = variant_cuda(variant)
-        drives = driver is None or cuda is None or driver_supports_cuda(driver, cuda, _driver_os(ctx)) in accept
-        covers = capability is None or torch_version is None or \
-            torch_supports_gpu(torch_version, variant, capability) is not False
+        verdict = torch_runs_on_gpu(torch_version, variant, capability, driver=driver,
+                                    os_name=_driver_os(ctx))
+        drives = driver is None or variant_cuda(variant) is None or verdict.driver in accept
+        covers = capability is None or torch_version is None or verdict.runs is not False
         return drives and covers
 
     for accept in (("yes",), ("yes", "minor-compat")):
@@ -176,14 +176,12 @@ def torch_arch(ctx: RuleContext) -> Iterable[Finding]:
 
 
 def _installed_build_covers(ctx: RuleContext, gpu: dict[str, Any], capability: str) -> Finding:
-    from csm_doctor.knowledge.tables import torch_supports_gpu, variant_archs
+    from csm_doctor.knowledge.tables import torch_runs_on_gpu
 
     version, variant = ctx.fact("torch.version"), ctx.fact("torch.variant") or ""
-    arch = capability_arch(capability) or capability
-    arch_list = ctx.fact("torch.arch_list") or variant_archs(version, variant)
-    source = "torch's arch list" if ctx.fact("torch.arch_list") else "the torch build table"
-    supported = (arch in arch_list or _same_major_older_kernel(arch, arch_list)) if arch_list \
-        else torch_supports_gpu(version, variant, capability)
+    verdict = torch_runs_on_gpu(version, variant, capability, arch_list=ctx.fact("torch.arch_list"))
+    arch = verdict.arch or capability_arch(capability) or capability
+    arch_list, source, supported = list(verdict.kernels), verdict.source, verdict.runs
     name = gpu.get("name")
     if supported is None:
         return ctx.skipped(f"{name} ({arch}): torch {version}'s architectures are unknown",
@@ -217,15 +215,12 @@ def _recipe_pin_covers(ctx: RuleContext, gpu: dict[str, Any], capability: str) -
 
 
 def _pin_supports(ctx: RuleContext, capability: str) -> bool | None:
-    from csm_doctor.knowledge.tables import torch_supports_gpu
+    from csm_doctor.knowledge.tables import torch_runs_on_gpu
 
     pin = ctx.recipe.torch_version
     if not pin:
         return None
-    verdicts = [torch_supports_gpu(pin, v, capability) for v in ctx.recipe.torch_variants]
-    if any(v is True for v in verdicts):
-        return True
-    return False if verdicts and all(v is False for v in verdicts) else None
+    return torch_runs_on_gpu(pin, ctx.recipe.torch_variants, capability).runs
 
 
 def _cannot_run_fix(ctx: RuleContext, capability: str) -> str:
@@ -236,19 +231,6 @@ def _cannot_run_fix(ctx: RuleContext, capability: str) -> str:
         "this GPU needs a newer torch build"
     hint = ctx.alternatives_hint()
     return f"{need}; {hint}" if hint else f"{need}, which the recipe's pin does not allow"
-
-
-def _same_major_older_kernel(arch: str, arch_list: list[str]) -> bool:
-    """CUDA runs sm_X.Y code on X.Z for Z ≥ Y (sm_86 kernels on an sm_89 GPU)."""
-    number = int(arch[3:]) if arch[3:].isdigit() else None
-    if number is None:
-        return False
-    for entry in arch_list:
-        digits = entry.split("_", 1)[-1]
-        if digits.isdigit() and int(digits) // 10 == number // 10 and int(digits) <= number \
-                and entry.startswith(("sm_", "compute_")):
-            return True
-    return False
 
 
 @rule("torchaudio_matches_torch")
@@ -268,3 +250,30 @@ def torchaudio_matches_torch(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.failed(f"torchaudio {audio} was built for another torch than {torch}",
                          observed=audio, expected=torch,
                          fix=f"install torchaudio=={base_release(torch)} from the same index as torch")
+
+
+@rule("torch_platform_wheels")
+def torch_platform_wheels(ctx: RuleContext) -> Iterable[Finding]:
+    """The recipe's torch against the platforms PyTorch still builds for (Intel Macs: ≤ 2.2.x).
+
+    Without this, an Intel Mac was told `pip install 'torch>=2.7.0'`, which cannot install.
+    """
+    from csm_doctor.knowledge.tables import platform_key, platform_last_torch, torch_spec_installable
+
+    os_name, arch = ctx.need("os.name"), ctx.fact("os.arch")
+    specs = [p.spec or "" for p in ctx.recipe.packages_for(os_name) if p.key == "torch"]
+    if ctx.recipe.torch_version and not specs:
+        specs = [f"=={ctx.recipe.torch_version}"]
+    if not specs:
+        yield ctx.skipped(f"{ctx.recipe.id} installs no torch on {os_name}")
+        return
+    where = platform_key(os_name, arch) or os_name
+    verdicts = [torch_spec_installable(spec, os_name, arch) for spec in specs]
+    wanted = " ".join(f"torch{s}" for s in specs)
+    if any(v is False for v in verdicts):
+        last = platform_last_torch(os_name, arch)
+        yield ctx.failed(f"{ctx.recipe.id} cannot run on this machine: it needs {wanted}, and "
+                         f"PyTorch's last wheels for {where} are torch {last}.x", subject="torch",
+                         observed=where, expected=wanted)
+    else:
+        yield ctx.passed(f"PyTorch publishes {wanted} for {where}", subject="torch", observed=where)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from csm_doctor.facts import empty_facts
+from csm_doctor.gpu import GPU_KEYS, facts_gpu
 from csm_doctor.parsers import (
     collect_env,
     env_reports,
@@ -50,8 +51,6 @@ LinePredicate = Callable[[str], bool]
 # (line, the block's previous non-blank line) -> the line belongs to the block
 Continues = Callable[[str, str], bool]
 
-GPU_KEYS = ("index", "name", "memory_total_mib", "memory_used_mib", "memory_free_mib",
-            "compute_capability", "bus_id")
 # Past this many outputs of one kind (a `watch nvidia-smi` log) the rest add
 # nothing, since the first value wins; past this many false starts, give up.
 _MAX_BLOCKS_PER_FORMAT = 50
@@ -169,7 +168,7 @@ def _env_continues(line: str, previous: str) -> bool:
 
 def _gpu(record: dict) -> dict:
     """A GPU in the facts shape (parser extras such as driver_model dropped)."""
-    return {key: record.get(key) for key in GPU_KEYS}
+    return dict(facts_gpu(record))
 
 
 def _nvidia(driver: str | None, cuda: str | None, gpus: list[dict]) -> Facts | None:

@@ -35,7 +35,6 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from csm_doctor.catalogue import Catalogue, Check
@@ -177,52 +176,7 @@ def _prefixes(items: list) -> list[str] | None:
     return starts if any(starts) else None
 
 
-CAUSES_FILE = "causes.yaml"
-
-
-def load_causes(directory: Path | None = None, known_ids: Iterable[str] | None = None
-                ) -> dict[str, frozenset[str]]:
-    """checks/causes.yaml as {root: every id it explains, directly or through others}.
-
-    Unknown ids and loops are bad data: exit 2 with file, line and key.
-    """
-    from csm_doctor.catalogue import load_data_file
-    from csm_doctor.resources import data_dir
-    from csm_doctor.shapes import Key, ListOf, MapOf, Record, Str
-    from csm_doctor.yamlpos import line_for
-
-    kebab = Str(r"[a-z0-9]+(-[a-z0-9]+)*", hint="a diagnosis id")
-    path = (directory or data_dir("checks")) / CAUSES_FILE
-    doc = load_data_file(path, Record({"explains": Key(MapOf(ListOf(kebab), key=kebab), required=True)}))
-    direct = {root: tuple(ids) for root, ids in doc["explains"].items()}
-    problems = []
-    if known_ids is not None:
-        known = set(known_ids)
-        for root, ids in direct.items():
-            for name in (root, *ids):
-                if name not in known:
-                    problems.append(Problem(f"'{name}' is not in checks/diagnoses.yaml",
-                                            f"explains.{root}",
-                                            line_for(doc["__lines__"], ("explains", root))))
-    closure = {root: _reachable(root, direct) for root in direct}
-    for root, reached in closure.items():
-        if root in reached:
-            problems.append(Problem("the relation loops back to this id", f"explains.{root}",
-                                    line_for(doc["__lines__"], ("explains", root))))
-    if problems:
-        raise InputError(str(path), problems)
-    return {root: frozenset(reached) for root, reached in closure.items()}
-
-
-def _reachable(root: str, direct: dict[str, tuple[str, ...]]) -> set[str]:
-    seen: set[str] = set()
-    stack = list(direct.get(root, ()))
-    while stack:
-        name = stack.pop()
-        if name not in seen:
-            seen.add(name)
-            stack.extend(direct.get(name, ()))
-    return seen
+from csm_doctor.causes import CAUSES_FILE, load_causes  # noqa: E402,F401 - one relation for check and triage
 
 
 @functools.lru_cache(maxsize=1)
@@ -343,13 +297,9 @@ def _gpus(facts: dict[str, Any]) -> list[tuple[str, str]]:
 def _torch_runs_on(version: str, variant: str | None, capability: str) -> bool | None:
     """Whether this torch build has kernels for the GPU; every variant of the release if the
     build's variant is unknown (a plain "2.4.0" from pip freeze)."""
-    from csm_doctor.knowledge.tables import torch_supports_gpu, torch_variants
+    from csm_doctor.knowledge.tables import torch_runs_on_gpu
 
-    if variant:
-        return torch_supports_gpu(version, variant, capability)
-    answers = {torch_supports_gpu(version, name, capability) for name in torch_variants(version)
-               if name.startswith("cu")}
-    return answers.pop() if len(answers) == 1 else None
+    return torch_runs_on_gpu(version, variant or None, capability).runs
 
 
 def arch_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
@@ -470,6 +420,23 @@ def cpu_build_with_gpu_verdict(facts: dict[str, Any], subjects: list[str]) -> Ve
     return None, None
 
 
+def numpy_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
+    """torch built against NumPy 1.x (the torch table) beside NumPy 2 in the pasted packages."""
+    from csm_doctor.knowledge import parse_version
+    from csm_doctor.knowledge.tables import torch_needs_numpy1
+
+    packages = get_path(facts, "packages") or {}
+    torch, numpy = _torch_version(facts), packages.get("numpy")
+    numpy_version = parse_version(numpy)
+    if not torch or numpy_version is None:
+        return None, None
+    if numpy_version.release[0] < 2:
+        return False, f"numpy {numpy} is 1.x"
+    if torch_needs_numpy1(torch):
+        return True, f"torch {torch} was built against NumPy 1.x and numpy {numpy} is installed"
+    return None, None
+
+
 # Facts that settle an id's likely matches (or refute them: the finding stays likely).
 VERDICTS: dict[str, Callable[[dict[str, Any], list[str]], Verdict]] = {
     "cuda-arch-unsupported": arch_verdict,
@@ -479,6 +446,7 @@ VERDICTS: dict[str, Callable[[dict[str, Any], list[str]], Verdict]] = {
     "triton-missing-windows": windows_verdict,
     "python-version-unsupported": python_verdict,
     "gpu-missing": gpu_missing_verdict,
+    "numpy-abi-mismatch": numpy_verdict,
 }
 _SMI = ("nvidia-smi-table", "nvidia-smi-q", "nvidia-smi-xml", "nvidia-smi-csv", "nvidia-smi-list",
         "nvidia-smi-version")
@@ -488,6 +456,7 @@ FACTS_ALONE: dict[str, tuple[Callable[[dict[str, Any], list[str]], Verdict], tup
     "cuda-arch-unsupported": (arch_verdict, _SMI + ("collect-env", "pip-freeze", "pip-list")),
     "nvidia-driver-too-old": (driver_verdict, _SMI + ("collect-env",)),
     "torch-cpu-build": (cpu_build_with_gpu_verdict, _SMI + ("collect-env", "pip-freeze", "pip-list")),
+    "numpy-abi-mismatch": (numpy_verdict, ("collect-env", "pip-freeze", "pip-list")),
 }
 
 
