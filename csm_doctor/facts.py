@@ -57,6 +57,7 @@ FACTS_SHAPE = Record({
         "distro": Key(Nullable(Record({"id": Key(_str), "name": Key(_str), "version": Key(_str)},
                                       open=True))),
         "wsl": Key(_bool),
+        "is_root": Key(_bool),  # csm-doctor runs as root: commands are printed without sudo
     }, open=True))),
     "python": Key(Nullable(Record({
         "executable": Key(_str), "version": Key(_str), "implementation": Key(_str),

@@ -39,6 +39,7 @@ class Finding:
     observed: Any = None
     expected: Any = None
     details: list[str] = field(default_factory=list)
+    remedy: Any = None  # remedy.Remedy, attached from the plan's steps (csm_doctor/remedy.py)
     explained_by: str | None = None  # the root cause (checks/causes.yaml) present beside it
 
     def to_json(self) -> dict[str, Any]:
@@ -53,6 +54,8 @@ class Finding:
             "observed": self.observed,
             "expected": self.expected,
             "details": list(self.details),
+            "remedy": self.remedy.to_json() if self.remedy is not None else
+            {"commands": [], "text": self.fix or ""},
         }
         if self.explained_by:
             out["explained_by"] = self.explained_by

@@ -44,3 +44,11 @@ def test_version_has_one_source():
     assert "version" not in project and "version" in project["dynamic"]
     assert __version__
     assert (ROOT / "LICENSE").read_text(encoding="utf-8").lstrip().startswith("Apache License")
+
+
+def test_the_readme_example_is_the_real_output_of_its_command():
+    spec = importlib.util.spec_from_file_location("readme_example", ROOT / "tools/render_readme_example.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert module.render(readme) == readme, "run: python tools/render_readme_example.py"

@@ -147,7 +147,7 @@ def test_windows_swaps_triton_for_the_triton_windows_that_pairs_with_torch():
     plan = plan_for(facts)
     assert summary(plan) == [
         ("uninstall", True, f"{PY} -I -m pip uninstall -y triton"),
-        ("install", True, f"{PY} -I -m pip install 'triton-windows>=3.1,<3.2'"),
+        ("install", True, f"{PY} -I -m pip install \"triton-windows>=3.1,<3.2\""),
     ]
     assert {r.id for a in plan for r in a.addresses} == {"triton-missing-windows"}
 
@@ -207,7 +207,7 @@ def test_system_packages_are_advice_and_never_sudo():
     facts = machine(ffmpeg={"found": False, "path": None, "version": None})
     [advice] = plan_for(facts, run_system=True, package_managers={"apt-get": "/usr/bin/apt-get"})
     assert (advice.kind, advice.runs) == ("system", False)
-    assert advice.command == "sudo apt-get install -y ffmpeg" and "never runs sudo" in advice.description
+    assert advice.command == "sudo /usr/bin/apt-get install -y ffmpeg" and "never runs sudo" in advice.description
     [as_root] = plan_for(facts, run_system=True, is_root=True,
                          package_managers={"apt-get": "/usr/bin/apt-get"})
     assert (as_root.runs, as_root.argv) == (True, ("/usr/bin/apt-get", "install", "-y", "ffmpeg"))
@@ -216,12 +216,21 @@ def test_system_packages_are_advice_and_never_sudo():
 
 
 def test_homebrew_runs_only_with_run_system():
+    # No built-in recipe asks for ffmpeg on macOS (csm-1b cannot run there): the finding by hand.
     facts = machine(os={"name": "darwin", "distro": None},
                     ffmpeg={"found": False, "path": None, "version": None})
+    missing = Finding("ffmpeg-missing", Status.FAIL, "ffmpeg is not on PATH", "media",
+                      check="system-tools", subject="ffmpeg")
     brew = {"brew": "/opt/homebrew/bin/brew"}
-    ran = [a for a in plan_for(facts, package_managers=brew, run_system=True) if a.kind == "system"]
+
+    def plan(**options: Any) -> list[Action]:
+        return [a for a in make_plan(PlanInput(facts=facts, recipe=load_recipe("csm-1b-transformers"),
+                                               findings=[missing], installer=PIP, **options))
+                if a.kind == "system"]
+
+    ran = plan(package_managers=brew, run_system=True)
     assert [(a.runs, a.argv) for a in ran] == [(True, ("/opt/homebrew/bin/brew", "install", "ffmpeg"))]
-    shown = [a for a in plan_for(facts, package_managers=brew) if a.kind == "system"]
+    shown = plan(package_managers=brew)
     assert [(a.runs, a.command) for a in shown] == [(False, "/opt/homebrew/bin/brew install ffmpeg")]
 
 
@@ -262,11 +271,11 @@ def test_a_checkpoint_behind_a_missing_token_waits_for_access():
     download = [a for a in plan if a.kind == "download"]
     assert [a.payload["repo"] for a in download] == ["kyutai/moshiko-pytorch-bf16"]  # public: fetched
     blocked = next(a for a in plan if "sesame/csm-1b" in a.description)
-    assert not blocked.runs and blocked.command == "hf download sesame/csm-1b model.safetensors"
+    assert not blocked.runs and blocked.command == "huggingface-cli download sesame/csm-1b model.safetensors"  # hub 0.28.1
     assert {r.id for r in blocked.addresses} == {"checkpoint-missing"}
     assert "hf-token-missing first" in blocked.description
     token = next(a for a in plan if any(r.id == "hf-token-missing" for r in a.addresses))
-    assert not token.runs and "hf auth login" in token.command
+    assert not token.runs and token.command == "huggingface-cli login"
 
 
 def test_offline_downloads_are_advice_and_no_download_plans_none():
@@ -280,7 +289,8 @@ def test_a_facts_file_knows_only_what_its_cache_flags_say():
     recipe = load_recipe("csm-1b")
     facts = machine(hf={"repos": {"sesame/csm-1b": {"state": "granted", "cached": False}}})
     states = {(s.repo, s.state) for s in facts_state(recipe.checkpoints, facts)}
-    assert states == {("sesame/csm-1b", "missing"), ("kyutai/moshiko-pytorch-bf16", "unknown")}
+    assert states == {("sesame/csm-1b", "missing"), ("kyutai/moshiko-pytorch-bf16", "unknown"),
+                      ("meta-llama/Llama-3.2-1B", "unknown")}
 
 
 def test_an_unsupported_python_stops_package_steps():

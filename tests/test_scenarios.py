@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import base_facts, machine_from
+from remedy_support import assert_check_and_fix_agree
 
 from csm_doctor.catalogue import shipped_catalogue
 from csm_doctor.evaluate import evaluate
@@ -25,7 +26,10 @@ def machine(**changes: Any) -> dict[str, Any]:
 
 
 def judge(facts: dict[str, Any], recipe: str = "csm-1b"):
-    return evaluate(facts, load_recipe(recipe), shipped_catalogue())
+    """Every scenario machine is also held to check-and-fix agreement (tests/remedy_support.py)."""
+    loaded = load_recipe(recipe)
+    assert_check_and_fix_agree(facts, loaded)
+    return evaluate(facts, loaded, shipped_catalogue())
 
 
 def statuses(findings, diagnosis: str, check: str | None = None) -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from csm_doctor.commands.common import (
@@ -41,7 +43,8 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
     facts, recipe, reason = subject.facts, subject.recipe, subject.reason
     catalogue = shipped_catalogue()
     kind = smoke_kind(recipe.id, smoke_model, repo) if smoke_model else None
-    findings = evaluate(facts, recipe, catalogue)
+    findings = with_remedies(evaluate(facts, recipe, catalogue), facts, recipe, python,
+                             facts_file, offline)
     smoke = run_smoke_after_check(kind, python, repo, offline, as_json) if kind else None
     if smoke is not None:
         from csm_doctor.findings import sort_findings
@@ -63,3 +66,21 @@ def check(recipe_ref: str | None, python: str | None, offline: bool, level: str,
         why = f"chosen for this machine: {reason} (--recipe ID to choose another)" if reason else None
         render_check(findings, facts, recipe, catalogue, verbose=verbose, recipe_reason=why)
     return code
+
+
+def with_remedies(findings: list[Any], facts: dict[str, Any], recipe: Any, python: str | None,
+                  facts_file: str | None, offline: bool) -> list[Any]:
+    """Add the checkpoint findings fix judges, and give every finding the steps fix would take."""
+    import os
+
+    from csm_doctor.findings import sort_findings
+    from csm_doctor.fix.inputs import check_remedies, facts_checkpoints
+    from csm_doctor.probes.target import default_python
+
+    findings = sort_findings(findings + facts_checkpoints(recipe, facts)[1])
+    if facts_file:
+        target = (facts.get("python") or {}).get("executable") or "python"
+    else:
+        target = os.path.abspath(python) if python else default_python()
+    check_remedies(facts, recipe, findings, target, live=not facts_file, offline=offline)
+    return findings

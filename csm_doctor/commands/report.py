@@ -63,7 +63,10 @@ def _report(redactor: Any, recipe_ref: str | None, python: str | None, offline: 
     cluster = load_cluster_result(cluster_file)
     subject = gather(recipe_ref, python, offline, level, facts_file, quiet=as_json)
     facts, recipe, reason = subject.facts, subject.recipe, subject.reason
-    findings = evaluate(facts, recipe, shipped_catalogue())
+    from csm_doctor.commands.check import with_remedies
+
+    findings = with_remedies(evaluate(facts, recipe, shipped_catalogue()), facts, recipe, python,
+                             facts_file, offline)
     code = exit_code_for(findings)
     built = build_report(facts, recipe, reason, subject.given, findings, smoke)
     if cluster is not None:

@@ -15,6 +15,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from csm_doctor.remedy import join_command
+
 # Action kinds (docs/fix.md describes each, with what it runs and how to undo it).
 INSTALL = "install"          # pinned packages into the target (PyPI / the pip config's indexes)
 REINSTALL = "reinstall"      # torch + torchaudio replaced by the build for this driver and GPU
@@ -65,14 +67,21 @@ class Action:
     argv: tuple[str, ...] = ()
     runs: bool = True
     shown: str | None = None  # the command as printed when it is not an argv (advice, in-process)
+    is_command: bool = True   # False when `shown` is advice in words, not something to paste
+    shell: str = "posix"      # how argv is quoted for the user: "posix" or "windows" (cmd/PowerShell)
     payload: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def command(self) -> str:
         """The exact command, shell-quoted, with any credentials in URLs hidden."""
         if self.argv:
-            return redact(shell_join(self.argv))
+            return redact(join_command(self.argv, self.shell))
         return redact(self.shown or "")
+
+    @property
+    def pasteable(self) -> bool:
+        """Whether `command` is a command a user can paste (not advice in words)."""
+        return bool(self.argv) or (self.is_command and bool(self.shown))
 
     @property
     def changes_packages(self) -> bool:

@@ -32,8 +32,6 @@ from csm_doctor.fix.apply import (
     overlay_profile,
 )
 
-PACKAGE_MANAGERS = ("apt-get", "dnf", "brew", "winget")
-
 
 @dataclass
 class FixOptions:
@@ -142,9 +140,9 @@ def run_fix(opts: FixOptions) -> int:
     from csm_doctor.subject import auto_recipe, probe_machine, validate_python
     from csm_doctor.facts import load_facts
     from csm_doctor.fix import installer as inst
-    from csm_doctor.fix.plan import PlanInput, make_plan
+    from csm_doctor.fix.inputs import downloads_mode, plan_input
+    from csm_doctor.fix.plan import plan_with_remedies
     from csm_doctor.fix.profile import default_profile, read_block
-    from csm_doctor.probes.command import find_executable
     from csm_doctor.recipe import load_recipe
 
     given = load_recipe(opts.recipe_ref) if opts.recipe_ref else None
@@ -173,16 +171,11 @@ def run_fix(opts: FixOptions) -> int:
         overlay_profile(facts, read_block(profile))  # judged as new shells will see it
     checkpoints = _checkpoints(recipe, facts, opts)
     findings = _judge(facts, recipe, checkpoints)
-    hf_offline = bool((facts.get("hf") or {}).get("offline"))
-    downloads = "off" if opts.no_download else ("offline" if opts.offline or hf_offline else "on")
-    plan = make_plan(PlanInput(
-        facts=facts, recipe=recipe, findings=findings, installer=installer,
-        checkpoints=checkpoints, downloads=downloads, profile=profile,
-        run_system=opts.run_system,
-        is_root=hasattr(os, "geteuid") and os.geteuid() == 0 and not opts.facts_file,
-        package_managers={} if opts.facts_file else
-        {m: p for m in PACKAGE_MANAGERS if (p := find_executable(m))},
-        get_uv=get_uv, torch_index=opts.torch_index))
+    downloads = downloads_mode(facts, opts.offline, opts.no_download)
+    plan = plan_with_remedies(plan_input(
+        facts, recipe, findings, installer, checkpoints,
+        downloads=downloads, profile=profile, run_system=opts.run_system, get_uv=get_uv,
+        torch_index=opts.torch_index))
     in_venv = (facts.get("python") or {}).get("in_venv")
     report = _Report(opts, recipe, reason, facts, target, installer, plan, findings)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,19 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from csm_doctor.facts import get_path
 from csm_doctor.findings import Finding, Status
 from csm_doctor.fix import actions as kinds
-from csm_doctor.fix.actions import Action, FindingRef, changes_gpu_settings, shell_join
+from csm_doctor.fix.actions import Action, FindingRef, changes_gpu_settings
 from csm_doctor.fix.download import FileState
 from csm_doctor.fix.installer import UV, Installer, get_uv_command
 from csm_doctor.fix.system import install_command as system_install
 from csm_doctor.recipe import PackageReq, Recipe, canonical_name
+from csm_doctor.remedy import (
+    hub_cli,
+    hub_download,
+    hub_login,
+    join_command,
+    shell_for,
+    switch_recipe_command,
+)
 
 PACKAGE_CHECKS = ("packages-installed", "packages-pinned")
 DRIVER_PAGE = "https://www.nvidia.com/Download/index.aspx"
@@ -62,8 +70,27 @@ class PlanInput:
     torch_index: str = "add"               # add: PyTorch's index beside the user's; only: instead
 
 
+# Failing findings that say the recipe itself cannot run on this machine (no fix makes it run).
+CANNOT_RUN = ("gpu-missing", "os-unsupported")
+SWITCH = "switch-recipe"
+# Findings whose step is a package install (torch's build, its twins): moot when the recipe cannot run.
+INSTALL_IDS = ("torch-cpu-build", "torchaudio-torch-mismatch", "cuda-arch-unsupported",
+               "torchaudio-backend-missing", "nvidia-driver-too-old")
+HUB_LOGIN_IDS = ("hf-token-missing", "hf-token-invalid")
+
+
 def make_plan(inp: PlanInput) -> list[Action]:
+    """The steps, each quoted for the target's shell; check and report show the same steps."""
     return _Planner(inp).build()
+
+
+def plan_with_remedies(inp: PlanInput) -> list[Action]:
+    """make_plan, and every finding given the remedy its steps make (csm_doctor/remedy.py)."""
+    from csm_doctor.remedy import attach
+
+    plan = make_plan(inp)
+    attach(inp.findings, plan)
+    return plan
 
 
 def key(finding: Finding) -> tuple[str, str | None, str | None]:
@@ -85,6 +112,8 @@ class _Planner:
         self.packages = inp.recipe.packages_for(self.os_name)
         self.installed: dict[str, str] = inp.facts.get("packages") or {}
         self.ids: set[str] = set()
+        self.shell = shell_for(self.os_name)
+        self.hub = hub_cli(self._hub_version())
 
     # ------------------------------------------------------------ helpers
 
@@ -108,17 +137,33 @@ class _Planner:
     def _fact(self, dotted: str) -> Any:
         return get_path(self.facts, dotted)
 
+    def _join(self, argv: list[str] | tuple[str, ...]) -> str:
+        return join_command(argv, self.shell)
+
+    def _hub_version(self) -> str | None:
+        """The target's huggingface_hub: installed, else the recipe's exact pin (fix installs it)."""
+        installed = (self.facts.get("packages") or {}).get("huggingface-hub")
+        if installed:
+            return installed
+        pin = self._pkg("huggingface-hub")
+        return _exact(pin.spec) if pin else None
+
     def _advice(self, findings: list[Finding], description: str, shown: str,
-                kind: str = kinds.ADVICE, base: str | None = None) -> Action:
+                kind: str = kinds.ADVICE, base: str | None = None, is_command: bool = True) -> Action:
         if changes_gpu_settings(shown):
             shown = ("(a GPU clock/power/compute-mode change was suggested; csm-doctor never "
                      "plans one: on a shared machine it affects every other user)")
+            is_command = False
         return Action(self._id(base or f"advice-{findings[0].id if findings else kind}"), kind,
-                      description, self._take(findings), runs=False, shown=shown)
+                      description, self._take(findings), runs=False, shown=shown,
+                      is_command=is_command)
 
     # ------------------------------------------------------------ the plan
 
     def build(self) -> list[Action]:
+        blocked = self._cannot_run()
+        if blocked is not None:  # the switch, and advice for what no install would have fixed
+            return [replace(a, shell=self.shell) for a in [blocked, *self._remaining_advice()]]
         python_blocked = [f for f in self.failing if f.id == "python-version-unsupported"]
         plan: list[Action] = []
         if not python_blocked:
@@ -126,6 +171,7 @@ class _Planner:
             plan += self._torch()
             plan += self._packages()
         plan += self._environment()
+        plan += self._hub_login()
         plan += self._downloads()
         plan += self._system_tools()
         plan += self._remaining_advice()
@@ -133,7 +179,63 @@ class _Planner:
             plan.insert(0, Action(self._id("get-uv"), kinds.GET_UV,
                                   "install uv into csm-doctor's own environment (--installer uv)",
                                   argv=get_uv_command()))
-        return plan
+        return [replace(a, shell=self.shell) for a in plan]
+
+    # ------------------------------------------------------------ a recipe that cannot run here
+
+    def _cannot_run(self) -> Action | None:
+        """One step instead of a plan when the recipe cannot run on this machine at all.
+
+        No GPU for a CUDA-only recipe, an OS the recipe does not support, a GPU no
+        build of the recipe's torch pin has kernels for: installing packages or
+        downloading checkpoints for it would only cost time and disk. The step
+        names the reasons that apply here, once, and the recipe that can run.
+        """
+        reasons = [f for f in self.failing if f.id in CANNOT_RUN or
+                   (f.id == "cuda-arch-unsupported" and self._no_pin_covers(f.subject))]
+        if not reasons:
+            return None
+        recipe = self.inp.recipe
+        why = "; ".join(dict.fromkeys(f.title for f in reasons))
+        alt = recipe.alternatives[0] if recipe.alternatives else None
+        # What would have been an install or a download is answered by the switch too.
+        moot = [f for f in self.failing if f in reasons or f.id in INSTALL_IDS
+                or f.check in (*PACKAGE_CHECKS, "packages-conflicts", "checkpoint-files",
+                               "system-tools")]
+        said = {"reasons": [list(key(f)) for f in reasons],
+                "moot": f"not needed: {recipe.id} cannot run on this machine (see above)"}
+        if alt is None:
+            return Action(self._id(SWITCH), kinds.ADVICE,
+                          f"{recipe.id} cannot run on this machine ({why}): nothing to install",
+                          self._take(moot), runs=False, shown=None, is_command=False, payload=said)
+        return Action(self._id(SWITCH), kinds.ADVICE,
+                      f"{recipe.id} cannot run on this machine ({why}): nothing is installed for it; "
+                      f"the {alt.recipe} recipe can run here",
+                      self._take(moot), runs=False,
+                      shown=switch_recipe_command(alt.recipe, self.shell), payload=said)
+
+    def _no_pin_covers(self, gpu_name: str | None) -> bool:
+        """Whether no build of the recipe's torch pin has kernels for this GPU (the tables know)."""
+        from csm_doctor.knowledge.tables import torch_supports_gpu
+        from csm_doctor.rules.nvidia import gpu_capability
+
+        pin, variants = self.inp.recipe.torch_version, self.inp.recipe.torch_variants
+        gpu = next((g for g in self._fact("nvidia.gpus") or [] if g.get("name") == gpu_name), None)
+        capability = gpu_capability(gpu) if gpu else None
+        if not pin or not variants or capability is None:
+            return False
+        return all(torch_supports_gpu(pin, v, capability) is False for v in variants)
+
+    # ------------------------------------------------------------ Hub login
+
+    def _hub_login(self) -> list[Action]:
+        """A missing or refused token: log in with the CLI the target's huggingface_hub ships."""
+        found = [f for f in self.failing if f.id in HUB_LOGIN_IDS and key(f) not in self.handled]
+        if not found:
+            return []
+        return [self._advice(found, "create a read token at https://huggingface.co/settings/tokens "
+                                    "and log in with it (or set HF_TOKEN)",
+                             self._join(hub_login(self.hub)), base="hub-login")]
 
     def _conflicts(self) -> list[Action]:
         out = []
@@ -143,10 +245,22 @@ class _Planner:
             clashes = [c for c in (f.observed or []) if isinstance(c, str)]
             if not clashes:
                 continue
-            out.append(Action(self._id(f"uninstall-{'-'.join(clashes)}"), kinds.UNINSTALL,
-                              f"uninstall {', '.join(clashes)}: on {self.os_name or 'this OS'} "
-                              f"{f.subject} replaces it",
-                              self._take([f]), argv=self.inp.installer.uninstall(clashes)))
+            pkg = self._pkg(f.subject)
+            # Both installed: they share files (triton/ in triton-windows), so removing the clash
+            # breaks the survivor; remove both, then install the right one fresh.
+            both = pkg is not None and pkg.key in self.installed and not pkg.install and not pkg.source
+            names = [*clashes, pkg.name] if both and pkg is not None else clashes
+            refs = self._take([f])
+            out.append(Action(self._id(f"uninstall-{'-'.join(names)}"), kinds.UNINSTALL,
+                              f"uninstall {', '.join(names)}: on {self.os_name or 'this OS'} "
+                              f"{f.subject} replaces {', '.join(clashes)}"
+                              + (" and shares its files, so both go" if both else ""),
+                              refs, argv=self.inp.installer.uninstall(names)))
+            if both and pkg is not None:
+                requirement = self._requirement(pkg)
+                out.append(Action(self._id(f"install-{pkg.name}"), kinds.INSTALL,
+                                  f"install {requirement} in place of {', '.join(clashes)}",
+                                  refs, argv=self.inp.installer.install([requirement])))
         return out
 
     # ------------------------------------------------------------ torch
@@ -307,7 +421,8 @@ class _Planner:
         if (pkg.source or "").startswith("git+") and isinstance(tools, dict) and not tools.get("git"):
             return self._advice([finding], f"{pkg.name} is installed from git, and git is not on "
                                            "PATH: install git, then run csm-doctor fix again",
-                                shell_join(["pip", "install", requirement]), base=f"git-{pkg.name}")
+                                self._join(self.inp.installer.install([requirement])),
+                                base=f"git-{pkg.name}")
         return Action(self._id(f"source-{pkg.name}"), kinds.INSTALL,
                       f"install {pkg.name} from {pkg.source}", self._take([finding]),
                       argv=self.inp.installer.install([requirement]))
@@ -364,15 +479,16 @@ class _Planner:
             return []
         by_repo: dict[str, list[FileState]] = {}
         for state in self.inp.checkpoints:
-            if state.state in ("missing", "corrupt") or (state.state == "unknown"
-                                                           and state.hub == "huggingface"):
+            # A file whose state the facts do not give has no failing finding to address:
+            # nothing is planned for it (a live fix reads the cache and knows).
+            if state.state in ("missing", "corrupt"):
                 by_repo.setdefault(state.repo, []).append(state)
         out = []
         for repo, states in by_repo.items():
             subjects = {s.subject for s in states}
             findings = [f for f in self.failing if f.check == "checkpoint-files" and f.subject in subjects]
             files = [s.filename for s in states]
-            shown = shell_join(["hf", "download", repo, *files])
+            shown = self._join(hub_download(self.hub, repo, files))
             hub = states[0].hub
             access = ((self._fact("hf.repos") or {}).get(repo) or {}).get("state")
             if repo in self.inp.recipe.gated_repos and self._fact("hf.token_present") is False:
@@ -380,7 +496,7 @@ class _Planner:
             size = self._size_hint(repo)
             if hub != "huggingface":
                 out.append(self._advice(findings, f"{repo} is on {hub}: download it with its own tool",
-                                        f"modelscope download --model {repo} {' '.join(files)}",
+                                        self._join(["modelscope", "download", "--model", repo, *files]),
                                         base=f"download-{repo}"))
             elif access in BLOCKED_ACCESS:  # the access finding gets its own advice below
                 out.append(self._advice(findings, f"{repo} cannot be downloaded yet ({access}): "
@@ -410,7 +526,8 @@ class _Planner:
 
     def _system_tools(self) -> list[Action]:
         out = []
-        for f in self.failing:
+        optional = [f for f in self.inp.findings if f.status is Status.WARN and f.check == "system-tools"]
+        for f in [*self.failing, *optional]:  # an optional tool is shown, never installed
             if f.check != "system-tools" or not f.subject or key(f) in self.handled:
                 continue
             command = system_install(f.subject, self.os_name, self._fact("os.distro.id"),
@@ -419,17 +536,20 @@ class _Planner:
                 continue
             may_run = not command.needs_root or self.inp.is_root
             note = f" ({command.note})" if command.note else ""
-            if self.inp.run_system and may_run and command.manager in self.inp.package_managers:
+            if self.inp.run_system and may_run and command.manager in self.inp.package_managers \
+                    and f.status is Status.FAIL:
                 out.append(Action(self._id(f"system-{f.subject}"), kinds.SYSTEM,
                                   f"install {f.subject} with {command.manager}{note}",
                                   self._take([f]), argv=command.argv))
                 continue
-            if command.needs_root and not self.inp.is_root:
+            if f.status is Status.WARN:
+                why = "optional for this recipe: csm-doctor leaves it to you"
+            elif command.needs_root and not self.inp.is_root:
                 why = "it needs root: run it yourself (csm-doctor never runs sudo)"
             else:
                 why = "--run-system runs it"
             out.append(self._advice([f], f"install {f.subject} with {command.manager}{note}: {why}",
-                                    command.as_printed() if not self.inp.is_root else shell_join(command.argv),
+                                    self._join(command.printed(self.inp.is_root)),
                                     kind=kinds.SYSTEM, base=f"system-{f.subject}"))
         return out
 
@@ -440,7 +560,7 @@ class _Planner:
         for f in self.failing:
             if key(f) in self.handled:
                 continue
-            out.append(self._advice([f], f.title, self._advice_text(f)))
+            out.append(self._advice([f], f.title, self._advice_text(f), is_command=False))
         return out
 
     def _advice_text(self, f: Finding) -> str:
@@ -448,7 +568,8 @@ class _Planner:
 
         fix = f.fix or f"see {docs_url('diagnoses.md')} for {f.id}"
         if f.id in ("nvidia-driver-missing", "nvidia-driver-too-old"):
-            return f"{fix}; drivers: {DRIVER_PAGE} (Ubuntu: sudo ubuntu-drivers install; then reboot)"
+            sudo = "" if self.inp.is_root else "sudo "
+            return f"{fix}; drivers: {DRIVER_PAGE} (Ubuntu: {sudo}ubuntu-drivers install; then reboot)"
         return fix  # the rules' own fixes already say `source .../set_env.sh` for CANN
 
 

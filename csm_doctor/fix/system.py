@@ -29,11 +29,28 @@ class SystemCommand:
     needs_root: bool
     note: str = ""
 
-    def as_printed(self) -> str:
-        from csm_doctor.fix.actions import shell_join
+    def printed(self, is_root: bool) -> tuple[str, ...]:
+        """The command for the user: the manager's path as fix runs it, sudo only when not root."""
+        return ("sudo", *self.argv) if self.needs_root and not is_root else self.argv
 
-        words = ("sudo", self.manager, *self.argv[1:]) if self.needs_root else self.argv
-        return shell_join(words)
+
+def managers_in(tools: object) -> dict[str, str]:
+    """The package managers a facts document's `tools` section found on PATH (absolute paths)."""
+    if not isinstance(tools, dict):
+        return {}
+    return {m: str(tools[m]) for m in MANAGERS if tools.get(m)}
+
+
+def printed_install(tool: str, facts_os: dict, tools: object, shell: str) -> str | None:
+    """The install command for a user on that machine, as check and fix print it."""
+    from csm_doctor.remedy import join_command
+
+    command = install_command(tool, facts_os.get("name"), (facts_os.get("distro") or {}).get("id"),
+                              managers_in(tools))
+    if command is None:
+        return None
+    text = join_command(command.printed(facts_os.get("is_root") is True), shell)
+    return f"{text}   ({command.note})" if command.note else text
 
 
 def manager_for(os_name: str | None, distro_id: str | None, found: dict[str, str]) -> str | None:

@@ -13,7 +13,9 @@ from csm_doctor.probes.base import ProbeContext
 from csm_doctor.probes.command import find_executable
 
 # System tools recipes may need besides ffmpeg (which has a probe of its own).
-OTHER_TOOLS = ("sox", "git")
+# sox and git are judged; the package managers are where fix (and check's remedies) install
+# ffmpeg/sox from, by absolute path, so a replayed document prints what that machine would run.
+OTHER_TOOLS = ("sox", "git", "apt-get", "dnf", "brew", "winget")
 
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
 
@@ -92,6 +94,7 @@ def probe_system(ctx: ProbeContext) -> dict[str, Any]:
             "arch": platform.machine().lower() or None,
             "distro": _distro(),
             "wsl": _is_wsl() if sys.platform.startswith("linux") else False,
+            "is_root": os.geteuid() == 0 if hasattr(os, "geteuid") else None,
         },
         "memory": {"total_mib": int(mem.total // mib), "available_mib": int(mem.available // mib)},
         "disk": {"path": str(disk_path), "total_mib": int(usage.total // mib),

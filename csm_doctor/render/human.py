@@ -173,13 +173,21 @@ def render_finding(console: Any, finding: Finding, sym: dict[str, str], verbose:
     if verbose and finding.status in (Status.FAIL, Status.WARN) and finding.expected is not None:
         console.print(Text(f"        observed: {finding.observed!s}   expected: {finding.expected!s}",
                            style="dim"))
-    if finding.fix and finding.status in (Status.FAIL, Status.WARN, Status.ERROR):
+    if finding.status in (Status.FAIL, Status.WARN, Status.ERROR):
+        remedy = finding.remedy
         lead = f"      {sym['arrow']} "
-        fix = str(finding.fix)
-        parts = wrap.command(fix, 6, width, first=len(lead)) if wrap.looks_like_command(fix) \
-            else wrap.prose(fix, 8, width, first=len(lead))
-        for j, part in enumerate(parts):
-            console.print(Text((lead if j == 0 else "") + part, style="cyan"))
+        text = str(remedy.text if remedy is not None else (finding.fix or ""))
+        if text:
+            parts = wrap.command(text, 6, width, first=len(lead)) if wrap.looks_like_command(text) \
+                else wrap.prose(text, 8, width, first=len(lead))
+            for j, part in enumerate(parts):
+                console.print(Text((lead if j == 0 else "") + part, style="cyan"))
+        for command in remedy.commands if remedy is not None else ():
+            # ` \` continuations are POSIX: a cmd/PowerShell command stays on one line
+            parts = wrap.command(command, 8, width, first=10) if remedy.shell == "posix" else [command]
+            for j, part in enumerate(parts):
+                console.print(Text(("        $ " if j == 0 else "") + part, style="cyan",
+                                   no_wrap=True, overflow="ignore"))
 
 
 def _render_timings(console: Any, facts: dict[str, Any]) -> None:
@@ -200,6 +208,8 @@ def _render_summary(console: Any, findings: list[Finding], problem_groups: int,
                     sym: dict[str, str]) -> None:
     from rich.text import Text
 
+    from csm_doctor.render import wrap
+
     fails = sum(1 for f in findings if f.status is Status.FAIL)
     warns = sum(1 for f in findings if f.status is Status.WARN)
     errors = sum(1 for f in findings if f.status is Status.ERROR)
@@ -211,6 +221,9 @@ def _render_summary(console: Any, findings: list[Finding], problem_groups: int,
                                    f"{warns} warning{'s' * (warns != 1)}" if warns else "",
                                    f"{errors} could not be checked" if errors else "") if x)
     style = "red" if fails else "yellow"
-    console.print(Text(f"{sym['warn']} csm-doctor found issues in {problem_groups} "
-                       f"group{'s' * (problem_groups != 1)}: {counts}.", style=style))
+    width = wrap.terminal_width(console.file) if console.is_terminal else None
+    line = (f"{sym['warn']} csm-doctor found issues in {problem_groups} "
+            f"group{'s' * (problem_groups != 1)}: {counts}.")
+    for part in wrap.prose(line, 2, width, first=0):
+        console.print(Text(part, style=style))
     console.print(Text("  Run with -v for every check, or --json for scripts.", style="dim"))

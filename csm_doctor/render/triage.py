@@ -134,5 +134,9 @@ def render_findings(console: Any, findings: list[dict[str, Any]], origin: str,
         for detail in finding.get("details") or []:
             if not detail.startswith("a consequence of"):
                 console.print(Text(f"    {detail}", style="dim"))
-        if finding.get("fix"):
-            console.print(Text(f"    {sym['arrow']} {finding['fix']}", style="cyan"))
+        remedy = finding.get("remedy") or {}
+        text = remedy.get("text") or finding.get("fix")
+        if text:
+            console.print(Text(f"    {sym['arrow']} {text}", style="cyan"))
+        for command in remedy.get("commands") or ():
+            console.print(Text(f"      $ {command}", style="cyan"))

@@ -118,8 +118,12 @@ def _findings(report: dict[str, Any]) -> list[str]:
         lines.append("Nothing failed.")
     for finding in shown:
         lines.append(f"- {_MARK[finding['status']]} `{finding['id']}`: {finding['title']}")
-        if finding.get("fix"):
-            lines.append(f"  - fix: {finding['fix']}")
+        remedy = finding.get("remedy") or {}
+        text = remedy.get("text") or finding.get("fix")
+        if text:
+            lines.append(f"  - fix: {text}")
+        for command in remedy.get("commands") or ():
+            lines.append(f"    `{command}`")
     return lines + ["", "</details>"]
 
 

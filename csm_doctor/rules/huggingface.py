@@ -20,7 +20,16 @@ NO_ACCESS = {
 
 
 def _repos(ctx: RuleContext) -> dict[str, dict[str, Any]]:
-    return ctx.fact("hf.repos", {}) or {}
+    """The Hub's answers for the gated repos this recipe uses (facts hold every recipe's)."""
+    found = ctx.fact("hf.repos", {}) or {}
+    return {repo: found[repo] for repo in ctx.recipe.gated_repos if repo in found}
+
+
+def _login(ctx: RuleContext) -> str:
+    """The login command of the CLI the target's huggingface_hub ships (hf from 0.34)."""
+    from csm_doctor.remedy import hub_cli, hub_login
+
+    return " ".join(hub_login(hub_cli((ctx.fact("packages") or {}).get("huggingface-hub"))))
 
 
 @rule("hf_token")
@@ -37,8 +46,8 @@ def hf_token(ctx: RuleContext) -> Iterable[Finding]:
     else:
         yield ctx.failed("no Hugging Face token: the gated repos "
                          f"{', '.join(ctx.recipe.gated_repos)} cannot be downloaded",
-                         fix=f"create a read token at {SETTINGS}, then `hf auth login` "
-                             "(or export HF_TOKEN=...)")
+                         fix=f"create a read token at {SETTINGS}, then `{_login(ctx)}` "
+                             "(or set HF_TOKEN)")
 
 
 @rule("hf_token_ignored_env")
@@ -62,7 +71,7 @@ def hf_token_valid(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.skipped("no token to validate")
     elif any(s == "token-invalid" for s in states.values()):
         yield ctx.failed("the Hub rejects the token (expired, revoked or mistyped)",
-                         fix=f"create a new read token at {SETTINGS} and `hf auth login` again")
+                         fix=f"create a new read token at {SETTINGS} and `{_login(ctx)}` again")
     elif any(s in ("granted", "not-found") or s in NO_ACCESS for s in states.values()):
         yield ctx.passed("the Hub accepts the token")
     else:

@@ -44,7 +44,17 @@ def system_tools(ctx: RuleContext) -> Iterable[Finding]:
         why = f" ({tool['why']})" if tool.get("why") else ""
         yield make(f"{name} is not on PATH{why}", id=missing_id, subject=name, observed=None,
                    expected=f"{name} on PATH",
-                   fix=INSTALL.get((name, ctx.os_name or ""), f"install {name} and put it on PATH"))
+                   fix=_install_hint(ctx, name))
+
+
+def _install_hint(ctx: RuleContext, name: str) -> str:
+    """The command fix would print for this machine (its package manager's path, sudo only when
+    not root); the generic line when the OS has no manager csm-doctor knows."""
+    from csm_doctor.fix.system import printed_install
+    from csm_doctor.remedy import shell_for
+
+    printed = printed_install(name, ctx.fact("os") or {}, ctx.fact("tools"), shell_for(ctx.os_name))
+    return printed or INSTALL.get((name, ctx.os_name or ""), f"install {name} and put it on PATH")
 
 
 @rule("torchaudio_backend")

@@ -35,7 +35,8 @@ def _torch_index(ctx: RuleContext) -> str | None:
 
         variant = proposed_variant(ctx)
         return ctx.recipe.torch_index_url.format(variant=variant) if variant else None
-    if "cpu" in ctx.accelerators and ctx.os_name in ("linux", "windows"):
+    if "cpu" in ctx.accelerators and ctx.os_name in ("linux", "windows") \
+            and not ctx.fact("nvidia.pci_devices"):  # a card without its driver: fix plans PyPI's build
         return ctx.recipe.torch_index_url.format(variant="cpu")
     return None
 

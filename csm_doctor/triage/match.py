@@ -642,6 +642,8 @@ def _clip(line: str, column: int) -> str:
 
 
 def _to_json(found: _Found, explained_by: list[str], catalogue: Catalogue) -> dict[str, Any]:
+    from csm_doctor.remedy import triage_remedy
+
     diagnosis = catalogue.diagnoses.get(found.id)
     subjects = sorted({h.subject for h in found.hits if h.subject})
     title = short_cause(diagnosis.cause) if diagnosis else found.check.title
@@ -654,6 +656,7 @@ def _to_json(found: _Found, explained_by: list[str], catalogue: Catalogue) -> di
                       else Status.FAIL, title=title, group=found.check.group,
                       fix=catalogue.fix_for(found.check), check=found.check.name,
                       subject=", ".join(subjects) or None, details=details)
+    finding.remedy = triage_remedy(found.id, finding.fix)
     evidence = found.evidence if found.evidence is not None else \
         [{"line": h.line, "text": _clip(h.text, h.column)} for h in found.hits[:MAX_EVIDENCE]]
     return {**finding.to_json(), "evidence": evidence, "confidence": found.confidence,
