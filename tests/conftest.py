@@ -97,6 +97,24 @@ def run_cli(cli_env: dict[str, str], tmp_path: Path):
     return run
 
 
+@pytest.fixture(scope="session")
+def base_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One venv with pip per session; tests clone it (a copy of a venv is a working venv)."""
+    from fix_support import make_base_venv
+
+    return make_base_venv(tmp_path_factory.mktemp("base") / "venv").parent.parent
+
+
+@pytest.fixture
+def target(tmp_path: Path, base_venv: Path, wheels: Path) -> Path:
+    """A venv with fixa 0.9 (the test recipes want 1.0), from the module's own `wheels`."""
+    from fix_support import clone_venv, pip_install
+
+    python = clone_venv(base_venv, tmp_path / "target")
+    pip_install(python, wheels, "fixa==0.9")
+    return python
+
+
 def cannot_install(reason: str) -> None:
     """An end-to-end test whose wheels cannot be installed: a skip on a developer's machine,
     a failure in CI (CI=true), where a skipped torch or smoke test would hide a regression."""

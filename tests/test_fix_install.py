@@ -23,7 +23,6 @@ from fix_support import (
     installed,
     make_base_venv,
     offline_pip_env,
-    pip_install,
     run_fix,
     venv_python,
     write_recipe,
@@ -45,11 +44,6 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def base_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_base_venv(tmp_path_factory.mktemp("base") / "venv").parent.parent
-
-
-@pytest.fixture(scope="session")
 def uv_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """uv from the registry, in a venv of its own (never in the project's .venv)."""
     home = tmp_path_factory.mktemp("uv") / "venv"
@@ -60,14 +54,6 @@ def uv_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if proc.returncode != 0 or not exe.is_file():
         cannot_install(f"uv cannot be installed from the package registry here: {proc.stderr[-300:]}")
     return exe
-
-
-@pytest.fixture
-def target(tmp_path: Path, base_venv: Path, wheels: Path) -> Path:
-    """A venv with fixa 0.9 (the recipe wants 1.0) and no fixb."""
-    python = clone_venv(base_venv, tmp_path / "target")
-    pip_install(python, wheels, "fixa==0.9")
-    return python
 
 
 @pytest.fixture

@@ -25,9 +25,7 @@ import pytest
 from fix_support import (
     clone_venv,
     freeze,
-    make_base_venv,
     offline_pip_env,
-    pip_install,
     run_fix,
     write_recipe,
     write_wheel,
@@ -44,18 +42,6 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_wheel(folder, "fixa", "0.9")
     write_wheel(folder, "fixa", "1.0")
     return folder
-
-
-@pytest.fixture(scope="module")
-def base_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_base_venv(tmp_path_factory.mktemp("hostile-base") / "venv").parent.parent
-
-
-@pytest.fixture
-def target(tmp_path: Path, base_venv: Path, wheels: Path) -> Path:
-    python = clone_venv(base_venv, tmp_path / "target")
-    pip_install(python, wheels, "fixa==0.9")
-    return python
 
 
 @pytest.fixture
