@@ -115,6 +115,21 @@ def target(tmp_path: Path, base_venv: Path, wheels: Path) -> Path:
     return python
 
 
+@pytest.fixture(scope="session")
+def uv_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """uv from the registry, in a venv of its own (never in the project's .venv)."""
+    from fix_support import make_base_venv
+
+    home = tmp_path_factory.mktemp("uv") / "venv"
+    python = make_base_venv(home)
+    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", "uv"], capture_output=True,
+                          text=True, timeout=600)
+    exe = home / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")
+    if proc.returncode != 0 or not exe.is_file():
+        cannot_install(f"uv cannot be installed from the package registry here: {proc.stderr[-300:]}")
+    return exe
+
+
 def cannot_install(reason: str) -> None:
     """An end-to-end test whose wheels cannot be installed: a skip on a developer's machine,
     a failure in CI (CI=true), where a skipped torch or smoke test would hide a regression."""

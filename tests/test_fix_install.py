@@ -15,13 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import cannot_install
 from fix_support import (
     ROOT,
     clone_venv,
     freeze,
     installed,
-    make_base_venv,
     offline_pip_env,
     run_fix,
     venv_python,
@@ -41,19 +39,6 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_wheel(folder, "fixdep", "1.0")
     write_wheel(folder, "fixold", "1.0")
     return folder
-
-
-@pytest.fixture(scope="session")
-def uv_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """uv from the registry, in a venv of its own (never in the project's .venv)."""
-    home = tmp_path_factory.mktemp("uv") / "venv"
-    python = make_base_venv(home)
-    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", "uv"], capture_output=True,
-                          text=True, timeout=600)
-    exe = home / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")
-    if proc.returncode != 0 or not exe.is_file():
-        cannot_install(f"uv cannot be installed from the package registry here: {proc.stderr[-300:]}")
-    return exe
 
 
 @pytest.fixture

@@ -168,20 +168,6 @@ def test_fix_step_names_the_host_not_pips_resolver(net_env, tmp_path, base):
 
 # ------------------------------------------------------------------ uv and pip agree
 
-@pytest.fixture(scope="module")
-def uv_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import subprocess
-
-    home = tmp_path_factory.mktemp("uv-net") / "venv"
-    python = make_base_venv(home)
-    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", "uv"], capture_output=True,
-                          text=True, timeout=600)
-    exe = home / "bin" / "uv"
-    if proc.returncode != 0 or not exe.is_file():
-        pytest.skip(f"uv cannot be installed from the package registry here: {proc.stderr[-300:]}")
-    return exe
-
-
 @pytest.mark.slow
 def test_uv_and_pip_install_the_same_versions_for_the_same_plan(net_env, tmp_path, base, uv_exe,
                                                                 fake_bin):
