@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from csm_doctor.catalogue import Catalogue, Check
-from csm_doctor.findings import Finding, Status, sort_findings
+from csm_doctor.findings import Finding, Status, make_finding, sort_findings
 from csm_doctor.probes import owner_of
 from csm_doctor.recipe import Recipe
 from csm_doctor.rules import RULES, RuleContext, Unknown
@@ -21,27 +21,28 @@ PROBE_GROUP = "probes"
 def evaluate(facts: dict[str, Any], recipe: Recipe, catalogue: Catalogue,
              causes: dict[str, frozenset[str]] | None = None) -> list[Finding]:
     """Every check of the catalogue against the facts; consequences of a present root cause
-    (checks/causes.yaml) carry `explained_by` instead of a fix of their own."""
+    (the entries' `explains`) carry `explained_by` instead of a fix of their own."""
     from csm_doctor.causes import explain, shipped_causes
 
-    findings = probe_findings(facts)
+    findings = probe_findings(facts, catalogue)
     broken = {f.subject for f in findings}
     for check in catalogue.checks:
         findings.extend(run_check(check, facts, recipe, catalogue, broken))
     return sort_findings(explain(findings, causes if causes is not None else shipped_causes()))
 
 
-def probe_findings(facts: dict[str, Any]) -> list[Finding]:
+def probe_findings(facts: dict[str, Any], catalogue: Catalogue) -> list[Finding]:
     """A probe that crashed or timed out is an `error` finding of its own."""
+    entry = catalogue.diagnoses.get("probe-failed")
     out = []
     for name, record in (facts.get("probes") or {}).items():
         if record.get("status") in ("error", "timeout"):
-            out.append(Finding(
-                id="probe-failed", status=Status.ERROR, group=PROBE_GROUP, subject=name,
-                title=f"the {name} probe {'timed out' if record['status'] == 'timeout' else 'failed'}"
-                      f": {record.get('error') or 'no detail'}",
-                fix="rerun with -v; if it persists, attach `csm-doctor report` to an issue",
-                check=f"probe-{name}", observed=record.get("error"),
+            out.append(make_finding(
+                "probe-failed", Status.ERROR,
+                f"the {name} probe {'timed out' if record['status'] == 'timeout' else 'failed'}"
+                f": {record.get('error') or 'no detail'}",
+                group=PROBE_GROUP, subject=name, check=f"probe-{name}", observed=record.get("error"),
+                fix=entry.fix if entry else None,
             ))
     return out
 

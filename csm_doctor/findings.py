@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Iterable
 
 
 class Status(str, Enum):
@@ -40,7 +40,7 @@ class Finding:
     expected: Any = None
     details: list[str] = field(default_factory=list)
     remedy: Any = None  # remedy.Remedy, attached from the plan's steps (csm_doctor/remedy.py)
-    explained_by: str | None = None  # the root cause (checks/causes.yaml) present beside it
+    explained_by: str | None = None  # the root cause (its entry's `explains`) present beside it
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -60,6 +60,23 @@ class Finding:
         if self.explained_by:
             out["explained_by"] = self.explained_by
         return out
+
+
+NEEDS_FIX = (Status.FAIL, Status.WARN, Status.ERROR)
+
+
+def make_finding(id: str, status: Status, title: str, *, group: str, check: str | None = None,
+                 fix: str | None = None, subject: str | None = None, observed: Any = None,
+                 expected: Any = None, details: Iterable[str] = ()) -> Finding:
+    """The one way a finding is made (rules, lint, smoke, cluster, checkpoints, probes, triage).
+
+    A passing or skipped finding carries no fix; the others carry the words their caller
+    gives, which is their diagnosis entry's (`catalogue.entry_fix`) unless the check says
+    better. The remedy in commands is attached later, from the plan (remedy.attach).
+    """
+    return Finding(id=id, status=status, title=title, group=group,
+                   fix=fix if status in NEEDS_FIX else None, check=check, subject=subject,
+                   observed=observed, expected=expected, details=list(details))
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -97,13 +97,18 @@ def attach(findings: Iterable[Any], plan: Iterable[_Step]) -> None:
     A finding a step addresses gets that step's command (when it is one a user
     can paste) and the step's description (or, for advice, its words) as its text; the finding's `fix`
     becomes the same text, so the JSON's `fix` and `remedy` never disagree.
-    A finding no step addresses keeps its rule's advice as text.
+    A finding no step addresses keeps its rule's advice as text; one a present root
+    cause explains (`explained_by`) gets none: fixing the root fixes it.
     """
     steps = list(plan)
     for finding in findings:
         if getattr(finding.status, "value", finding.status) not in ("fail", "warn", "error"):
             continue
         mine = [s for s in steps if any(_same(ref, finding) for ref in s.addresses)]
+        if getattr(finding, "explained_by", None) and not any(s.runs for s in mine):
+            finding.remedy = Remedy((), "")  # its root's remedy fixes it: nothing of its own
+            finding.fix = None
+            continue
         moot = next((s for s in mine if _moot(s, finding)), None)
         if moot is not None:  # the recipe cannot run here: said once, on the reasons
             finding.remedy = Remedy((), moot.payload["moot"])
@@ -137,16 +142,24 @@ def switch_recipe_command(recipe_id: str, shell: str = "posix") -> str:
     return join_command(["csm-doctor", "fix", "--recipe", recipe_id], shell)
 
 
-def triage_remedy(diagnosis: str, fix: str | None) -> Remedy:
-    """A pasted log has no recipe or target to plan for: commands only where they need neither.
+def triage_remedy(diagnosis: Any, catalogue: Any = None) -> Remedy:
+    """A pasted log has no recipe or target to plan for: the entry's steps that need neither.
 
-    A GPU that a recipe's torch pin has no kernels for is a recipe switch: the
-    official recipe's first alternative is the one whose torch covers new GPUs.
+    A recipe switch names the default recipe's first alternative (the one whose torch
+    covers new GPUs and runs on the CPU); a Hub login uses `hf` (the current CLI); an
+    `install` step is the requirement for whichever Python the user runs. Everything
+    else is the fix in words.
     """
-    if diagnosis == "cuda-arch-unsupported":
-        from csm_doctor.select import recipe_roles
+    commands: list[str] = []
+    for step in diagnosis.remedy:
+        if step.kind == "switch-recipe" and step.argument != "no-recipe-runs":
+            from csm_doctor.select import recipe_roles
 
-        runs_newer = recipe_roles().transformers  # the default recipe's first alternative
-        if runs_newer:
-            return Remedy((switch_recipe_command(runs_newer),), fix or "")
-    return Remedy((), fix or "")
+            runs_newer = recipe_roles().transformers
+            if runs_newer:
+                commands.append(switch_recipe_command(runs_newer))
+        elif step.kind == "hub-login":
+            commands.append(join_command(hub_login(hub_cli(None))))
+        elif step.kind == "install" and step.argument:
+            commands.append(join_command(["python", "-m", "pip", "install", step.argument]))
+    return Remedy(tuple(dict.fromkeys(commands)), diagnosis.fix or "")

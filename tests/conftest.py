@@ -161,6 +161,18 @@ def base_facts() -> dict:
     return json.loads((FIXTURES / "facts" / "h100-driver-550-csm-ready.json").read_text())
 
 
+def machine(**changes: object) -> dict:
+    """The healthy H100 machine with sections replaced or (for mapping values) updated."""
+    return machine_from(base_facts(), **changes)
+
+
+def packages(drop: tuple[str, ...] = (), **versions: str) -> dict[str, str]:
+    """The healthy machine's packages without `drop`, with `versions` (underscores as dashes)."""
+    found = {k: v for k, v in base_facts()["packages"].items() if k not in drop}
+    found.update({k.replace("_", "-"): v for k, v in versions.items()})
+    return found
+
+
 def machine_from(base: dict, **changes: object) -> dict:
     """`base` with sections replaced or, for mapping values, updated (packages: replaced)."""
     import copy

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import PROBE_FIXTURES, ROOT, cat_script
 
 CONTRACT_PATHS = ["os.name", "python.version", "torch.version", "torch.cuda",
@@ -19,7 +18,9 @@ STATUSES = {"pass", "warn", "fail", "skip", "error"}
 
 
 def known_ids() -> set[str]:
-    return set(yaml.safe_load((ROOT / "checks/diagnoses.yaml").read_text())["diagnoses"])
+    from csm_doctor.catalogue import shipped_catalogue
+
+    return set(shipped_catalogue().diagnoses)
 
 
 def has_path(doc: dict, dotted: str) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import base_facts, machine_from
+from conftest import base_facts, machine, packages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,17 +44,6 @@ UV = Installer("uv", PY, uv="/usr/bin/uv", index=IndexConfig(
 def catalogue():
     """Loaded when a test runs, not at import: a broken catalogue fails tests, not collection."""
     return shipped_catalogue()
-
-
-def machine(**changes: Any) -> dict[str, Any]:
-    """The base machine with sections replaced or (for dict values) updated."""
-    return machine_from(BASE, **changes)
-
-
-def packages(drop: tuple[str, ...] = (), **versions: str) -> dict[str, str]:
-    found = {k: v for k, v in BASE["packages"].items() if k not in drop}
-    found.update({k.replace("_", "-"): v for k, v in versions.items()})
-    return found
 
 
 def cached(recipe) -> list[FileState]:

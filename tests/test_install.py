@@ -23,7 +23,7 @@ def real_env(home: Path) -> dict[str, str]:
     return env
 
 
-def test_wheel_ships_recipes_checks_and_target_script(tmp_path: Path):
+def test_wheel_ships_recipes_diagnoses_and_target_script(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
                            str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -31,8 +31,8 @@ def test_wheel_ships_recipes_checks_and_target_script(tmp_path: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for recipe in (ROOT / "recipes").glob("*.yaml"):
         assert f"csm_doctor/data/recipes/{recipe.name}" in names
-    for check in (ROOT / "checks").glob("*.yaml"):
-        assert f"csm_doctor/data/checks/{check.name}" in names
+    for area in (ROOT / "diagnoses").glob("*.yaml"):
+        assert f"csm_doctor/data/diagnoses/{area.name}" in names
     assert "csm_doctor/probes/target_script.py" in names
 
 

@@ -19,7 +19,9 @@ CONTRACT_KEYS = {"id", "status", "title", "fix", "file", "line", "key"}
 
 
 def known_ids() -> set[str]:
-    return set(yaml.safe_load((ROOT / "checks/diagnoses.yaml").read_text())["diagnoses"])
+    from csm_doctor.catalogue import shipped_catalogue
+
+    return set(shipped_catalogue().diagnoses)
 
 
 def test_json_is_one_contract_object(run_cli, tmp_path):

@@ -8,10 +8,8 @@ check and fix.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from conftest import base_facts, machine_from
+from conftest import base_facts, machine, packages
 from remedy_support import assert_check_and_fix_agree, check_view, fix_plan
 
 from csm_doctor.findings import Status
@@ -25,16 +23,6 @@ NO_DRIVER = {"driver_version": None, "cuda_version": None, "gpus": [], "pci_devi
 NO_GPU = {"driver_version": None, "cuda_version": None, "gpus": [], "pci_devices": 0,
           "error_id": None, "error": None}
 WINDOWS = {"name": "windows", "distro": None}
-
-
-def machine(**changes: Any) -> dict[str, Any]:
-    return machine_from(BASE, **changes)
-
-
-def packages(drop: tuple[str, ...] = (), **versions: str) -> dict[str, str]:
-    found = {k: v for k, v in BASE["packages"].items() if k not in drop}
-    found.update({k.replace("_", "-"): v for k, v in versions.items()})
-    return found
 
 
 def failing(findings, diagnosis: str, subject: str | None = None):

@@ -157,4 +157,4 @@ def test_every_runtime_id_has_a_signature() -> None:
     """smoke classifies through the catalogue's log signatures (the ones triage reads)."""
     from csm_doctor.catalogue import shipped_catalogue
 
-    assert SMOKE_IDS <= {check.id for check in shipped_catalogue().checks if check.signatures}
+    assert SMOKE_IDS <= {d.id for d in shipped_catalogue().diagnoses.values() if d.signatures}

@@ -106,8 +106,8 @@ def test_every_recognisable_id_has_a_corpus_log():
     """Each id the catalogue can recognise in a log is exercised by at least one real log."""
     from csm_doctor.catalogue import shipped_catalogue
 
-    recognisable = {c.id for c in shipped_catalogue().checks
-                    if any("context" not in s.split(")")[0] for s in c.signatures)}
+    recognisable = {d.id for d in shipped_catalogue().diagnoses.values()
+                    if any("context" not in s.split(")")[0] for s in d.signatures)}
     covered = {p.parent.name for p in CORPUS} | {"nvidia-driver-missing"}  # + the probe capture
     # No public log of these was found; their signatures are exercised in the tests below.
     allowed_without = {"checkpoint-missing"}
@@ -177,7 +177,7 @@ def test_repeated_error_is_one_finding_with_a_count():
 
 
 # --------------------------------------------------------------------------- #
-# Root cause first (checks/causes.yaml)
+# Root cause first (the entries' `explains`)
 # --------------------------------------------------------------------------- #
 
 TYPE_ERROR = (LOGS / "hf-gated-no-access" / "csm-issue148-ec2-config.txt").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The signature data: valid, linear-time, documented; checks/causes.yaml valid and acyclic.
+"""The signature data: valid, linear-time, documented; the `explains` relation valid and acyclic.
 
 Speed is measured in benchmarks/bench_triage_match.py; here the regexes are
 checked for the shapes that make a backtracking engine slow (nested or leading
@@ -8,19 +8,17 @@ pastes are fed through to show they finish.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csm_doctor.catalogue import Catalogue, Check, load_catalogue, shipped_catalogue
+from csm_doctor.catalogue import Catalogue, Diagnosis, load_catalogue, shipped_catalogue
 from csm_doctor.errors import InputError
 from csm_doctor.triage.match import (
     FLAGS,
     compile_signatures,
-    load_causes,
     match_text,
     recognised_markdown,
     signature_flags,
@@ -32,8 +30,8 @@ try:
 except ImportError:  # Python 3.10
     import sre_parse  # type: ignore[no-redef]
 
-SIGNATURES = [(check.name, source) for check in shipped_catalogue().checks
-              for source in check.signatures]
+SIGNATURES = [(diagnosis.id, source) for diagnosis in shipped_catalogue().diagnoses.values()
+              for source in diagnosis.signatures]
 REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
 
 
@@ -116,47 +114,23 @@ def test_matching_never_raises(text: str):
         assert finding["status"] in ("fail", "warn")
 
 
-def test_bad_signature_is_exit_2_naming_the_check():
-    catalogue = Catalogue(checks=[Check("broken-check", "cuda-oom", "nvidia", "NVIDIA", "t", (),
-                                        "signature_only", None, ("CUDA (out of memory",))])
+def test_bad_signature_is_exit_2_naming_the_diagnosis():
+    broken = Diagnosis("cuda-oom", "nvidia", "c", "f", signatures=("CUDA (out of memory",),
+                       where="30-nvidia.yaml:7")
     with pytest.raises(InputError) as caught:
-        compile_signatures(catalogue)
-    assert "broken-check" in str(caught.value) and "not a valid regex" in str(caught.value)
-    marked = Catalogue(checks=[Check("x", "cuda-oom", "nvidia", "NVIDIA", "t", (), "signature_only",
-                                     None, ("(?#certainly)OOM",))])
+        compile_signatures(Catalogue(diagnoses={"cuda-oom": broken}))
+    assert "diagnoses.cuda-oom.signatures[0] (30-nvidia.yaml:7)" in str(caught.value)
+    assert "not a valid regex" in str(caught.value)
+    marked = Catalogue(diagnoses={"cuda-oom": Diagnosis("cuda-oom", "nvidia", "c", "f",
+                                                        signatures=("(?#certainly)OOM",))})
     with pytest.raises(InputError, match="unknown marker"):
         compile_signatures(marked)
 
 
 def test_shipped_causes_are_known_ids_without_loops():
-    catalogue = shipped_catalogue()
-    causes = load_causes(known_ids=catalogue.diagnoses)
+    causes = shipped_catalogue().causes
     assert causes["hf-token-invalid"] >= {"hf-token-missing", "hf-gated-no-access"}  # transitive
     assert all(root not in explained for root, explained in causes.items())
-
-
-def _causes_dir(tmp_path: Path, body: str) -> Path:
-    (tmp_path / "causes.yaml").write_text(body)
-    return tmp_path
-
-
-def test_causes_with_an_unknown_id_name_file_line_and_key(tmp_path: Path):
-    folder = _causes_dir(tmp_path, "explains:\n  cuda-oom: [gpu-missing]\n  hf-gated: [cuda-oom]\n")
-    with pytest.raises(InputError) as caught:
-        load_causes(folder, known_ids={"cuda-oom", "gpu-missing"})
-    assert "causes.yaml:3: key 'explains.hf-gated'" in str(caught.value)
-
-
-def test_a_causes_loop_is_refused(tmp_path: Path):
-    folder = _causes_dir(tmp_path, "explains:\n  a: [b]\n  b: [c]\n  c: [a]\n")
-    with pytest.raises(InputError, match="loops back"):
-        load_causes(folder, known_ids={"a", "b", "c"})
-
-
-def test_causes_shape_is_checked(tmp_path: Path):
-    folder = _causes_dir(tmp_path, "explains:\n  a: b\n")
-    with pytest.raises(InputError, match="causes.yaml:2"):
-        load_causes(folder, known_ids={"a", "b"})
 
 
 def test_docs_list_matches_the_catalogue():
@@ -167,17 +141,18 @@ def test_docs_list_matches_the_catalogue():
         "regenerate the list in docs/triage.md (the command is in the page)"
 
 
-def test_signature_only_checks_are_skips_in_check(tmp_path: Path):
+def test_problems_recognised_in_logs_only_are_not_checks():
+    """A crash message cannot be probed: check lists no row for it (no "recognised in logs" skip)."""
     from csm_doctor.evaluate import evaluate
     from csm_doctor.facts import empty_facts
     from csm_doctor.recipe import load_recipe
 
     catalogue = load_catalogue()
     findings = evaluate(empty_facts(), load_recipe("csm-1b"), catalogue)
-    only = {c.name for c in catalogue.checks if c.rule == "signature_only"}
-    mine = [f for f in findings if f.check in only]
-    assert {f.check for f in mine} == only
-    assert all(f.status.value == "skip" and "recognised in logs only" in f.title for f in mine)
+    assert not [f for f in findings if "recognised in logs only" in f.title]
+    log_only = {d.id for d in catalogue.diagnoses.values() if d.signatures} - {c.id for c in catalogue.checks}
+    assert {"cuda-oom", "torch-compile-unsupported"} <= log_only
+    assert not log_only & {f.id for f in findings}
 
 
 def test_literal_prefixes_of_patterns():

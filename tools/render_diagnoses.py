@@ -1,4 +1,4 @@
-"""Render docs/diagnoses.md from checks/diagnoses.yaml (the single source of the ids).
+"""Render docs/diagnoses.md from the diagnosis entries (diagnoses/*.yaml, the single source).
 
     python tools/render_diagnoses.py > docs/diagnoses.md
 
@@ -10,31 +10,49 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from csm_doctor.catalogue import Catalogue, RemedyStep, load_catalogue  # noqa: E402
 
 
-def render() -> str:
-    data = yaml.safe_load((ROOT / "checks" / "diagnoses.yaml").read_text(encoding="utf-8"))
-    checks = {}
-    for path in sorted((ROOT / "checks").glob("[0-9]*.yaml")):
-        for check in yaml.safe_load(path.read_text(encoding="utf-8"))["checks"]:
-            checks.setdefault(check["id"], []).append(check["name"])
+def _step(step: RemedyStep) -> str:
+    return f"`{step.kind}`" + (f" ({step.argument})" if step.argument else "")
+
+
+def render(catalogue: Catalogue | None = None) -> str:
+    catalogue = catalogue or load_catalogue(ROOT / "diagnoses")
+    checks: dict[str, list[str]] = {}
+    for check in catalogue.checks:
+        checks.setdefault(check.id, []).append(f"`{check.name}`")
     lines = ["# Diagnosis ids", "",
              "Every problem csm-doctor can name has one stable id. A check's finding carries",
              "the id of the problem it rules out; ids are never renamed once shipped.",
-             "This page is generated from `checks/diagnoses.yaml` by `tools/render_diagnoses.py`.",
-             "Ids marked † were added by csm-doctor to the project's starting list.", ""]
+             "This page is generated from the diagnosis entries in `diagnoses/*.yaml` (one entry",
+             "per problem: cause, fix, checks, log signatures, what it explains, its remedy) by",
+             "`tools/render_diagnoses.py`. Ids marked † were added by csm-doctor to the project's",
+             "starting list. *remedy* lists the typed steps `csm-doctor fix` plans (the first that",
+             "applies on the machine wins; see docs/architecture.md); none means the fix is advice.",
+             "*seen by* says how the problem is found: by `check`'s checks (named), in a pasted",
+             "log (`triage`), or in a user's training files (`lint`)."]
+    titles = dict(catalogue.groups)
     area = None
-    for did, entry in data["diagnoses"].items():
-        if entry["area"] != area:
-            area = entry["area"]
-            lines += ["", f"## {area}", "", "| id | root cause | fix | checked by |",
-                      "| --- | --- | --- | --- |"]
-        mark = " †" if entry.get("added") else ""
-        by = ", ".join(f"`{n}`" for n in checks.get(did, [])) or "(triage and later checks)"
-        lines.append(f"| `{did}`{mark} | {entry['cause']} | {entry['fix']} | {by} |")
+    for diagnosis in catalogue.diagnoses.values():
+        if diagnosis.area != area:
+            area = diagnosis.area
+            lines += ["", f"## {titles[area]}", "",
+                      "| id | root cause | fix | remedy | seen by | explains |",
+                      "| --- | --- | --- | --- | --- | --- |"]
+        mark = " †" if diagnosis.added else ""
+        seen = list(checks.get(diagnosis.id, []))
+        if diagnosis.signatures:
+            seen.append("triage")
+        if diagnosis.lint:
+            seen.append("lint")
+        remedy = ", ".join(_step(s) for s in diagnosis.remedy)
+        explains = ", ".join(f"`{i}`" for i in diagnosis.explains)
+        lines.append(f"| `{diagnosis.id}`{mark} | {diagnosis.cause} | {diagnosis.fix} | {remedy} | "
+                     f"{', '.join(seen) or 'smoke, cluster or the probes'} | {explains} |")
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from csm_doctor.findings import Finding, Status, sort_findings
+from csm_doctor.findings import Finding, Status, make_finding, sort_findings
 
 GROUP = "cluster"
 MIB = 1024 * 1024
@@ -41,12 +41,11 @@ class Node:
 def finding(id: str, status: Status, title: str, *, subject: str | None = None,
             observed: Any = None, expected: Any = None, details: list[str] | None = None,
             fix: str | None = None) -> Finding:
-    from csm_doctor.smoke.judge import fix_for
+    from csm_doctor.catalogue import entry_fix
 
-    if fix is None and status in (Status.FAIL, Status.WARN, Status.ERROR):
-        fix = fix_for(id)
-    return Finding(id=id, status=status, title=title, group=GROUP, fix=fix, check=f"cluster-{id}",
-                   subject=subject, observed=observed, expected=expected, details=details or [])
+    return make_finding(id, status, title, group=GROUP, check=f"cluster-{id}",
+                        fix=fix if fix is not None else entry_fix(id), subject=subject,
+                        observed=observed, expected=expected, details=details or ())
 
 
 def nodes_of(entries: list[dict[str, Any]]) -> list[Node]:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from csm_doctor.findings import Finding, Status
+from csm_doctor.findings import Finding, Status, make_finding
 
 REVISION = "main"
 GROUP = "checkpoints"
@@ -46,14 +46,6 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _GIT_SHA1 = re.compile(r"[0-9a-f]{40}")
 _CHUNK = 8 * 1024 * 1024
 
-# What a Hub access state (probes/hf.py classify_access_error) means for a download.
-STATE_FINDING = {
-    "no-token": "hf-token-missing", "token-invalid": "hf-token-invalid",
-    "not-requested": "hf-gated-no-access", "pending": "hf-gated-no-access",
-    "rejected": "hf-gated-no-access", "no-access": "hf-gated-no-access",
-    "not-found": "checkpoint-missing", "unreachable": "hf-unreachable",
-    "offline": "hf-unreachable", "error": "checkpoint-missing",
-}
 
 
 class DownloadError(RuntimeError):
@@ -141,22 +133,20 @@ def checkpoint_findings(states: list[FileState]) -> list[Finding]:
     """fix's own findings about the recipe's checkpoints (check does not read the cache)."""
     out = []
     for s in states:
-        common = dict(group=GROUP, check=CHECK, subject=s.subject)
+        common: dict[str, Any] = dict(group=GROUP, check=CHECK, subject=s.subject)
         if s.state == "ok":
-            out.append(Finding("checkpoint-missing", Status.PASS, f"{s.subject} is cached", **common))
-        elif s.state == "missing":
-            out.append(Finding("checkpoint-missing", Status.FAIL,
-                               f"{s.subject} is not in the Hugging Face cache",
-                               fix=f"csm-doctor fix --yes downloads it (or: hf download {s.repo} "
-                                   f"{s.filename})", observed=None, expected=s.filename, **common))
+            out.append(make_finding("checkpoint-missing", Status.PASS, f"{s.subject} is cached", **common))
+        elif s.state == "missing":  # the remedy (the planned download) is attached like any other
+            out.append(make_finding("checkpoint-missing", Status.FAIL,
+                                    f"{s.subject} is not in the Hugging Face cache",
+                                    expected=s.filename, **common))
         elif s.state == "corrupt":
-            out.append(Finding("checkpoint-corrupt", Status.FAIL,
-                               f"{s.subject} in the cache is corrupt: {s.detail}",
-                               fix="csm-doctor fix --yes fetches it again", observed=s.detail,
-                               **common))
+            out.append(make_finding("checkpoint-corrupt", Status.FAIL,
+                                    f"{s.subject} in the cache is corrupt: {s.detail}",
+                                    observed=s.detail, **common))
         else:
-            out.append(Finding("checkpoint-missing", Status.SKIP,
-                               f"{s.subject}: not checked ({s.detail})", **common))
+            out.append(make_finding("checkpoint-missing", Status.SKIP,
+                                    f"{s.subject}: not checked ({s.detail})", **common))
     return out
 
 
@@ -450,7 +440,9 @@ def _as_download_error(exc: BaseException, repo: str, filename: str) -> Download
     if names & {"RemoteProtocolError", "ReadError", "ReadTimeout", "ConnectError", "OSError"} and \
             state == "error":
         state = "unreachable"
-    return DownloadError(STATE_FINDING.get(state, "checkpoint-missing"),
+    from csm_doctor.catalogue import hub_state_diagnosis
+
+    return DownloadError(hub_state_diagnosis(state, "checkpoint-missing") or "checkpoint-missing",
                          f"{repo}/{filename}: {state}: {detail}")
 
 

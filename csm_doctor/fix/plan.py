@@ -23,6 +23,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from csm_doctor.catalogue import Catalogue, RemedyStep
 from csm_doctor.facts import get_path
 from csm_doctor.findings import Finding, Status
 from csm_doctor.fix import actions as kinds
@@ -40,14 +41,10 @@ from csm_doctor.remedy import (
     switch_recipe_command,
 )
 
-PACKAGE_CHECKS = ("packages-installed", "packages-pinned")
 DRIVER_PAGE = "https://www.nvidia.com/Download/index.aspx"
-# Access states (facts hf.repos) under which a download can only fail.
-BLOCKED_ACCESS = {
-    "no-token": "hf-token-missing", "token-invalid": "hf-token-invalid",
-    "not-requested": "hf-gated-no-access", "pending": "hf-gated-no-access",
-    "rejected": "hf-gated-no-access", "no-access": "hf-gated-no-access",
-}
+# Access states (facts hf.repos) under which a download can only fail; the catalogue's
+# `hub_states` say which diagnosis each one is.
+BLOCKED_ACCESS = ("no-token", "token-invalid", "not-requested", "pending", "rejected", "no-access")
 # Options of a recipe's pip command that would install somewhere other than the target.
 _ELSEWHERE = ("--user", "-t", "--target", "--prefix", "--root", "--python")
 
@@ -68,15 +65,14 @@ class PlanInput:
     package_managers: dict[str, str] = field(default_factory=dict)
     get_uv: bool = False                   # uv must first be installed into csm-doctor's env
     torch_index: str = "add"               # add: PyTorch's index beside the user's; only: instead
+    catalogue: Catalogue | None = None     # whose entries declare each finding's remedy steps
 
 
-# Failing findings that say the recipe itself cannot run on this machine (no fix makes it run).
-CANNOT_RUN = ("gpu-missing", "os-unsupported")
 SWITCH = "switch-recipe"
-# Findings whose step is a package install (torch's build, its twins): moot when the recipe cannot run.
-INSTALL_IDS = ("torch-cpu-build", "torchaudio-torch-mismatch", "cuda-arch-unsupported",
-               "torchaudio-backend-missing", "nvidia-driver-too-old")
-HUB_LOGIN_IDS = ("hf-token-missing", "hf-token-invalid")
+# Remedy steps that install or download: moot when the recipe cannot run here.
+CHANGING_STEPS = frozenset({"replace-conflicts", "torch-build", "install-pins", "install",
+                            "install-expected", "install-requirements", "hub-download",
+                            "system-package"})
 
 
 def make_plan(inp: PlanInput) -> list[Action]:
@@ -112,8 +108,15 @@ class _Planner:
         self.packages = inp.recipe.packages_for(self.os_name)
         self.installed: dict[str, str] = inp.facts.get("packages") or {}
         self.ids: set[str] = set()
+        self.torch_planned = False
         self.shell = shell_for(self.os_name)
         self.hub = hub_cli(self._hub_version())
+        if inp.catalogue is None:
+            from csm_doctor.catalogue import shipped_catalogue
+
+            self.catalogue = shipped_catalogue()
+        else:
+            self.catalogue = inp.catalogue
 
     # ------------------------------------------------------------ helpers
 
@@ -121,6 +124,14 @@ class _Planner:
         for f in findings:
             self.handled.add(key(f))
         return tuple(_ref(f) for f in findings)
+
+    def _steps(self, finding: Finding) -> tuple[RemedyStep, ...]:
+        """The remedy its diagnosis entry (or its check) declares."""
+        return self.catalogue.steps_for(finding.id, finding.check)
+
+    def _wants(self, finding: Finding, kind: str) -> RemedyStep | None:
+        """Its declared step of this kind, if any."""
+        return next((s for s in self._steps(finding) if s.kind == kind), None)
 
     def _id(self, base: str) -> str:
         slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")
@@ -164,7 +175,7 @@ class _Planner:
         blocked = self._cannot_run()
         if blocked is not None:  # the switch, and advice for what no install would have fixed
             return [replace(a, shell=self.shell) for a in [blocked, *self._remaining_advice()]]
-        python_blocked = [f for f in self.failing if f.id == "python-version-unsupported"]
+        python_blocked = [f for f in self.failing if self._wants(f, "new-environment")]
         plan: list[Action] = []
         if not python_blocked:
             plan += self._conflicts()
@@ -191,28 +202,41 @@ class _Planner:
         downloading checkpoints for it would only cost time and disk. The step
         names the reasons that apply here, once, and the recipe that can run.
         """
-        reasons = [f for f in self.failing if f.id in CANNOT_RUN or
-                   (f.id == "cuda-arch-unsupported" and self._no_pin_covers(f.subject))]
+        reasons = [f for f in self.failing if self._cannot_run_because(f)]
         if not reasons:
             return None
         recipe = self.inp.recipe
-        why = "; ".join(dict.fromkeys(f.title for f in reasons))
-        alt = recipe.alternatives[0] if recipe.alternatives else None
+        said_already = f"{recipe.id} cannot run on this machine: "
+        why = "; ".join(dict.fromkeys(f.title.removeprefix(said_already) for f in reasons))
+        none_runs = any((self._wants(f, SWITCH) or RemedyStep(SWITCH)).argument == "no-recipe-runs"
+                        for f in reasons)
+        alt = recipe.alternatives[0] if recipe.alternatives and not none_runs else None
         # What would have been an install or a download is answered by the switch too.
-        moot = [f for f in self.failing if f in reasons or f.id in INSTALL_IDS
-                or f.check in (*PACKAGE_CHECKS, "packages-conflicts", "checkpoint-files",
-                               "system-tools")]
+        moot = [f for f in self.failing
+                if f in reasons or any(s.kind in CHANGING_STEPS for s in self._steps(f))]
         said = {"reasons": [list(key(f)) for f in reasons],
                 "moot": f"not needed: {recipe.id} cannot run on this machine (see above)"}
         if alt is None:
             return Action(self._id(SWITCH), kinds.ADVICE,
-                          f"{recipe.id} cannot run on this machine ({why}): nothing to install",
+                          f"{recipe.id} cannot run on this machine ({why}): nothing to install"
+                          + (f"; {self._diagnosis_fix(reasons)}" if none_runs else ""),
                           self._take(moot), runs=False, shown=None, is_command=False, payload=said)
         return Action(self._id(SWITCH), kinds.ADVICE,
                       f"{recipe.id} cannot run on this machine ({why}): nothing is installed for it; "
                       f"the {alt.recipe} recipe can run here",
                       self._take(moot), runs=False,
                       shown=switch_recipe_command(alt.recipe, self.shell), payload=said)
+
+    def _diagnosis_fix(self, findings: list[Finding]) -> str:
+        fixes = [d.fix for d in (self.catalogue.diagnoses.get(f.id) for f in findings) if d]
+        return "; ".join(dict.fromkeys(fixes))
+
+    def _cannot_run_because(self, finding: Finding) -> bool:
+        step = self._wants(finding, SWITCH)
+        if step is None:
+            return False
+        return step.argument in (None, "no-recipe-runs") or \
+            (step.argument == "no-build-covers-gpu" and self._no_pin_covers(finding.subject))
 
     def _no_pin_covers(self, gpu_name: str | None) -> bool:
         """Whether no build of the recipe's torch pin has kernels for this GPU (the tables know)."""
@@ -230,7 +254,7 @@ class _Planner:
 
     def _hub_login(self) -> list[Action]:
         """A missing or refused token: log in with the CLI the target's huggingface_hub ships."""
-        found = [f for f in self.failing if f.id in HUB_LOGIN_IDS and key(f) not in self.handled]
+        found = [f for f in self.failing if self._wants(f, "hub-login") and key(f) not in self.handled]
         if not found:
             return []
         return [self._advice(found, "create a read token at https://huggingface.co/settings/tokens "
@@ -240,7 +264,7 @@ class _Planner:
     def _conflicts(self) -> list[Action]:
         out = []
         for f in self.failing:
-            if f.check != "packages-conflicts":
+            if not self._wants(f, "replace-conflicts"):
                 continue
             clashes = [c for c in (f.observed or []) if isinstance(c, str)]
             if not clashes:
@@ -280,15 +304,13 @@ class _Planner:
         build_fixable = bool(variant and installed_torch and variant != self._fact("torch.variant"))
         names = {p.name for p in pins}
         triggers = []
+        other_cuda = build_fixable and variant_cuda(variant or "") != self._fact("torch.cuda")
         for f in self.failing:
-            if f.check in PACKAGE_CHECKS and f.subject in names:
+            step = self._wants(f, "torch-build")
+            if self._wants(f, "install-pins") and f.subject in names:
                 triggers.append(f)
-            elif f.id in ("torch-cpu-build", "torchaudio-torch-mismatch"):
-                triggers.append(f)
-            elif f.id == "cuda-arch-unsupported" and f.check == "torch-arch" and build_fixable:
-                triggers.append(f)
-            elif f.id == "nvidia-driver-too-old" and build_fixable and \
-                    variant_cuda(variant or "") != self._fact("torch.cuda"):
+            elif step is not None and {None: True, "other-build": build_fixable,
+                                       "other-cuda": other_cuda}[step.argument]:
                 triggers.append(f)
         if not triggers or (gpus and variant is None):
             return []  # no build of the pin runs on this driver/GPU: the advice says why
@@ -296,17 +318,26 @@ class _Planner:
         requirements = [self._torch_requirement(p, version, variant) for p in pins]
         index_url = self.inp.recipe.torch_index_url.format(variant=variant) if variant else None
         replacing = any(p.key in self.installed for p in pins)
-        where = f" from PyTorch's {variant} index" if variant else ""
+        where = f" from PyTorch's {variant} index" if variant else self._pypi_build(version)
         if index_url and self.inp.torch_index != "only":  # a mirror with torch wheels still counts
             where = f" (PyTorch's {variant} index added to your configured ones)"
             sources: dict[str, Any] = {"extra_index_urls": (index_url,)}
         else:
             sources = {"index_url": index_url}
         why = self._variant_reason(variant, gpus) if variant and gpus else ""
+        self.torch_planned = True
         return [Action(self._id("torch"), kinds.REINSTALL if replacing else kinds.INSTALL,
                        f"{'replace' if replacing else 'install'} {' + '.join(requirements)}{where}{why}",
                        self._take(triggers),
                        argv=self.inp.installer.install(requirements, **sources))]
+
+    def _pypi_build(self, version: str | None) -> str:
+        """What PyPI's torch is here (its Linux wheel is a CUDA build, gigabytes), said in the step."""
+        from csm_doctor.knowledge.tables import pypi_default_variant
+
+        build = pypi_default_variant(version, self.os_name or "", self._fact("os.arch") or "x86_64") \
+            if version else None
+        return f" from PyPI (its {build} build)" if build else ""
 
     def _cpu_variant(self) -> str | None:
         """No NVIDIA GPU, a recipe that runs on the CPU: PyTorch's CPU wheels, not PyPI's CUDA ones."""
@@ -352,7 +383,7 @@ class _Planner:
         plain: list[tuple[str, Finding]] = []
         out: list[Action] = []
         for f in self.failing:
-            if f.check not in PACKAGE_CHECKS or key(f) in self.handled:
+            if not self._wants(f, "install-pins") or key(f) in self.handled:
                 continue
             pkg = self._pkg(f.subject)
             if pkg is None or pkg.index == "pytorch":
@@ -364,8 +395,10 @@ class _Planner:
             else:
                 plain.append((self._requirement(pkg), f))
         for f in self.failing:
-            if f.id == "torchaudio-backend-missing" and key(f) not in self.handled:
-                plain.append(("soundfile", f))
+            step = self._wants(f, "install")
+            if step is not None and step.argument and key(f) not in self.handled:
+                plain.append((step.argument, f))
+        plain += self._expected(plain)
         plain += self._dependency_pairs({canonical_name(_name(req)) for req, _ in plain})
         if plain:
             order = {p.name: i for i, p in enumerate(self.packages)}
@@ -377,6 +410,25 @@ class _Planner:
                                  argv=self.inp.installer.install(requirements)))
         return out
 
+    def _expected(self, plain: list[tuple[str, Finding]]) -> list[tuple[str, Finding]]:
+        """install-expected: the requirement the finding names, or the one already planned for it."""
+        planned = {canonical_name(_name(req)): req for req, _ in plain}
+        out: list[tuple[str, Finding]] = []
+        if self.torch_planned:  # what torch requires follows the new torch; the resolver picks it
+            return out
+        for f in self.failing:
+            wanted = f.expected if isinstance(f.expected, str) else None
+            if not self._wants(f, "install-expected") or key(f) in self.handled or not wanted:
+                continue
+            name = canonical_name(_name(wanted))
+            if name in self.torch_family():
+                continue  # torch's build comes from its own index: the torch step or advice
+            out.append((planned.setdefault(name, wanted), f))
+        return out
+
+    def torch_family(self) -> set[str]:
+        return {p.key for p in self.packages if p.index == "pytorch"}
+
     def _dependency_pairs(self, planned: set[str]) -> list[tuple[str, Finding]]:
         """package-dependency-broken: the requirer and what it requires, in the same resolver run."""
         from csm_doctor.rules import RuleContext
@@ -386,7 +438,7 @@ class _Planner:
         out: list[tuple[str, Finding]] = []
         for f in self.failing:
             observed = f.observed if isinstance(f.observed, dict) else {}
-            if f.check != "packages-dependencies" or key(f) in self.handled or not f.subject:
+            if not self._wants(f, "install-requirements") or key(f) in self.handled or not f.subject:
                 continue
             item = {"package": f.subject, "version": observed.get("version"),
                     "requires": observed.get("requires"), "requirement": f.expected}
@@ -441,7 +493,7 @@ class _Planner:
     # ------------------------------------------------------------ environment
 
     def _environment(self) -> list[Action]:
-        wanted = [f for f in self.inp.findings if f.id == "env-var-missing" and f.check == "env-vars"
+        wanted = [f for f in self.inp.findings if self._wants(f, "set-env")
                   and f.status in (Status.FAIL, Status.WARN) and f.subject]
         out: list[Action] = []
         to_write: list[tuple[Finding, str]] = []
@@ -486,7 +538,7 @@ class _Planner:
         out = []
         for repo, states in by_repo.items():
             subjects = {s.subject for s in states}
-            findings = [f for f in self.failing if f.check == "checkpoint-files" and f.subject in subjects]
+            findings = [f for f in self.failing if self._wants(f, "hub-download") and f.subject in subjects]
             files = [s.filename for s in states]
             shown = self._join(hub_download(self.hub, repo, files))
             hub = states[0].hub
@@ -500,7 +552,7 @@ class _Planner:
                                         base=f"download-{repo}"))
             elif access in BLOCKED_ACCESS:  # the access finding gets its own advice below
                 out.append(self._advice(findings, f"{repo} cannot be downloaded yet ({access}): "
-                                                  f"fix {BLOCKED_ACCESS[access]} first, then run "
+                                                  f"fix {self.catalogue.hub_state_diagnosis(access)} first, then run "
                                                   "csm-doctor fix again", shown,
                                         base=f"download-{repo}"))
             elif self.inp.downloads == "offline":
@@ -526,9 +578,9 @@ class _Planner:
 
     def _system_tools(self) -> list[Action]:
         out = []
-        optional = [f for f in self.inp.findings if f.status is Status.WARN and f.check == "system-tools"]
+        optional = [f for f in self.inp.findings if f.status is Status.WARN and self._wants(f, "system-package")]
         for f in [*self.failing, *optional]:  # an optional tool is shown, never installed
-            if f.check != "system-tools" or not f.subject or key(f) in self.handled:
+            if not self._wants(f, "system-package") or not f.subject or key(f) in self.handled:
                 continue
             command = system_install(f.subject, self.os_name, self._fact("os.distro.id"),
                                      self.inp.package_managers)
@@ -567,7 +619,7 @@ class _Planner:
         from csm_doctor import docs_url
 
         fix = f.fix or f"see {docs_url('diagnoses.md')} for {f.id}"
-        if f.id in ("nvidia-driver-missing", "nvidia-driver-too-old"):
+        if self._wants(f, "driver"):
             sudo = "" if self.inp.is_root else "sudo "
             return f"{fix}; drivers: {DRIVER_PAGE} (Ubuntu: {sudo}ubuntu-drivers install; then reboot)"
         return fix  # the rules' own fixes already say `source .../set_env.sh` for CANN

@@ -125,8 +125,6 @@ def _arch(arch: str) -> tuple[int, int, bool] | None:
     return int(match.group(1)), int(match.group(2)), bool(match.group(3))
 
 
-def _cc_text(cc: tuple[int, int]) -> str:
-    return f"{cc[0]}.{cc[1]}"
 
 
 # ---------------------------------------------------------------------------- CUDA and drivers
@@ -242,11 +240,6 @@ def torch_variants(torch_version: str) -> list[str]:
                   reverse=True)
 
 
-def variant_archs(torch_version: str, variant: str) -> list[str] | None:
-    """The sm_XY cubins in the Linux x86_64 wheel of torch_version+variant, or None if unknown."""
-    entry = _variant(torch_version, variant)
-    archs = entry.get("archs") if entry else None
-    return list(archs) if archs else None
 
 
 def _archs_cover(archs: list[str], ptx: list[str], cc: tuple[int, int]) -> bool:
@@ -343,29 +336,6 @@ def _driver_for(build: Any, driver: str | None, os_name: str | None) -> str | No
     return driver_supports_cuda(driver, cuda, os_name or "linux")
 
 
-def best_variant(torch_version: str, driver: str | None, compute_capability: str | None,
-                 os_name: str) -> str | None:
-    """The newest variant of this torch release that the driver runs and that covers the GPU.
-
-    Variants the driver meets by the release's own minimum win; minor-version compatibility is a
-    fallback when nothing else fits. A missing driver or GPU skips that filter. macOS has no CUDA
-    builds: None.
-    """
-    system = _os(os_name)
-    if system not in ("linux", "windows"):
-        return None
-    fits: dict[str, list[str]] = {"yes": [], "minor-compat": []}
-    for name in torch_variants(torch_version):
-        cuda = variant_cuda(name)
-        if cuda is None:
-            continue
-        if compute_capability is not None and \
-                torch_supports_gpu(torch_version, name, compute_capability) is not True:
-            continue
-        verdict = "yes" if driver is None else driver_supports_cuda(driver, cuda, system)
-        if verdict in fits:
-            fits[verdict].append(name)
-    return (fits["yes"] or fits["minor-compat"] or [None])[0]
 
 
 def minimum_torch_for_gpu(compute_capability: str) -> tuple[str, str] | None:

@@ -8,7 +8,7 @@ against the recipe's knowledge and returns findings that name the file, line and
 
 Modules: `kinds` (what PATH is), `files` (YAML with lines, shell scripts), `audio` (WAV
 headers), `machine` (the training machine's facts), `unsloth`, `cosyvoice`, `songbloom`
-(one per setup), `checks` (ids and fixes from checks/90-lint.yaml), `render` (the human view).
+(one per setup), `checks` (ids and fixes from the diagnosis entries, diagnoses/*.yaml), `render` (the human view).
 """
 
 from __future__ import annotations

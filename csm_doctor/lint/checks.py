@@ -1,14 +1,15 @@
-"""The lint checks' ids, titles and fixes, read from the catalogue (checks/90-lint.yaml).
+"""The lint checks' ids, titles and fixes, read from the catalogue (diagnoses/*.yaml).
 
-The catalogue is the one place a check's diagnosis id and remedy are written; the lint
-code names a check and gets them from there, as `check`'s rules do.
+A diagnosis entry is the one place a lint check's id, title and fix are written (its
+`lint:` items, and the lint area's checks); the lint code names a check and gets them
+from there, as `check`'s rules do.
 """
 
 from __future__ import annotations
 
 import functools
 
-from csm_doctor.lint.model import GROUP, CheckInfo, LintFinding, Sink
+from csm_doctor.lint.model import CheckInfo, LintFinding, Sink
 
 
 @functools.lru_cache(maxsize=1)
@@ -16,9 +17,8 @@ def lint_checks() -> dict[str, CheckInfo]:
     import csm_doctor.rules.lint  # noqa: F401 - registers the catalogue-facing rules
     from csm_doctor.catalogue import shipped_catalogue
 
-    catalogue = shipped_catalogue()
-    return {c.name: CheckInfo(c.name, c.id, c.title, catalogue.fix_for(c))
-            for c in catalogue.checks if c.group == GROUP}
+    return {e.name: CheckInfo(e.name, e.id, e.title, e.fix)
+            for e in shipped_catalogue().lint_entries()}
 
 
 def sink(name: str, out: list[LintFinding]) -> Sink:

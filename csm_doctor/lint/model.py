@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from csm_doctor.findings import SEVERITY, Finding, Status
+from csm_doctor.findings import SEVERITY, Finding, Status, make_finding
 
 GROUP = "lint"
 # Beyond this many findings of one check and status, the rest become one "N more" line:
@@ -54,7 +54,7 @@ class LintFinding:
 
 @dataclass(frozen=True)
 class CheckInfo:
-    """One lint check as the catalogue (checks/90-lint.yaml) describes it."""
+    """One lint check as the catalogue (a diagnosis entry in diagnoses/*.yaml) describes it."""
 
     name: str
     id: str
@@ -77,9 +77,9 @@ class Sink:
              details: Iterable[str] = (), subject: str | None = None) -> None:
         if fix is ...:
             fix = self.check.fix if status in (Status.FAIL, Status.WARN) else None
-        finding = Finding(id=id or self.check.id, status=status, title=title, group=GROUP,
-                          fix=fix, check=self.check.name, subject=subject or where.file,
-                          observed=observed, expected=expected, details=list(details))
+        finding = make_finding(id or self.check.id, status, title, group=GROUP, fix=fix,
+                               check=self.check.name, subject=subject or where.file,
+                               observed=observed, expected=expected, details=details)
         item = LintFinding(finding, where)
         if status in (Status.FAIL, Status.WARN):
             self.problems += 1
@@ -107,11 +107,10 @@ class Sink:
         for status, rest in self._overflow.items():
             first = rest[0]
             sample = [x.where.render() for x in rest[:5]]
-            self._out.append(LintFinding(Finding(
-                id=first.finding.id, status=status, group=GROUP, check=self.check.name,
-                title=f"{len(rest)} more like this ({self.check.title})",
-                fix=first.finding.fix, details=sample + (["…"] if len(rest) > 5 else [])),
-                first.where))
+            self._out.append(LintFinding(make_finding(
+                first.finding.id, status, f"{len(rest)} more like this ({self.check.title})",
+                group=GROUP, check=self.check.name, fix=first.finding.fix,
+                details=sample + (["…"] if len(rest) > 5 else [])), first.where))
         self._overflow.clear()
 
 

@@ -19,7 +19,6 @@ from csm_doctor.rules import (  # noqa: E402,F401
     nvidia,
     packages,
     python,
-    signatures,
     system,
     torch,
 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from csm_doctor.facts import get_path
-from csm_doctor.findings import Finding, Status
+from csm_doctor.findings import Finding, Status, make_finding
 from csm_doctor.recipe import Recipe
 
 RULES: dict[str, Callable[["RuleContext"], Iterable[Finding]]] = {}
@@ -70,11 +70,11 @@ class RuleContext:
     def finding(self, status: Status, title: str, *, id: str | None = None,
                 subject: str | None = None, observed: Any = None, expected: Any = None,
                 fix: Any = _DEFAULT, details: Iterable[str] = ()) -> Finding:
-        if fix is _DEFAULT:
+        if fix is _DEFAULT:  # the check's own fix, else its entry's
             fix = None if status in (Status.PASS, Status.SKIP) else self.default_fix
-        return Finding(id=id or self.check.id, status=status, title=title,
-                       group=self.check.group, fix=fix, check=self.check.name, subject=subject,
-                       observed=observed, expected=expected, details=list(details))
+        return make_finding(id or self.check.id, status, title, group=self.check.group, fix=fix,
+                            check=self.check.name, subject=subject, observed=observed,
+                            expected=expected, details=details)
 
     def passed(self, title: str, **kw: Any) -> Finding:
         return self.finding(Status.PASS, title, **kw)

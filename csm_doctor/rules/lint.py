@@ -1,12 +1,9 @@
-"""The lint checks (checks/90-lint.yaml) as `check` sees them.
+"""The fine-tuning problems `check` can judge from the facts alone (diagnoses/90-lint.yaml).
 
-Most of them judge a user's file (a training YAML, a dataset), which `check` does not
-have, so in `check` they report nothing: a skip would repeat, under the same diagnosis
-id, what the machine checks already say (`vram-insufficient`, `os-unsupported`, ...).
-Their catalogue entries still give `csm-doctor lint` its ids and fixes, and `triage` its
-log signatures. Two can be judged from the facts alone and are, with the code `csm-doctor
-lint` uses: CosyVoice's `cosyvoice_join` against a torch without `ProcessGroup.options`,
-and pynini's missing wheels.
+Most lint problems need a user's file (a training YAML, a dataset): they are the entries'
+`lint:` items, judged by `csm-doctor lint PATH` only, and are not checks. Two can be judged
+from the facts and are, with the code `csm-doctor lint` uses: CosyVoice's `cosyvoice_join`
+against a torch without `ProcessGroup.options`, and pynini's missing wheels.
 """
 
 from __future__ import annotations
@@ -25,12 +22,6 @@ def _family_gate(ctx: RuleContext) -> tuple[bool, str]:
     if family_of_recipe(ctx.recipe) != family:
         return False, f"applies to {family_recipes().get(family, family)} fine-tuning only"
     return True, ""
-
-
-@rule("lint_pointer")
-def lint_pointer(ctx: RuleContext) -> Iterable[Finding]:
-    """Judged by `csm-doctor lint PATH` only: nothing to say without the user's file."""
-    return ()
 
 
 @rule("lint_processgroup")

@@ -70,4 +70,4 @@ def torchaudio_backend(ctx: RuleContext) -> Iterable[Finding]:
         yield ctx.passed(f"torchaudio backends: {', '.join(backends)}", observed=backends)
     else:
         yield ctx.failed("torchaudio has no audio I/O backend: it cannot load prompt audio",
-                         observed=[], fix="pip install soundfile   (and/or install ffmpeg)")
+                         observed=[])

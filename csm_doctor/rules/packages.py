@@ -1,4 +1,8 @@
-"""The recipe's packages: installed, on pin, and no conflicting twin."""
+"""The recipe's packages: installed, on pin, and no conflicting twin.
+
+What to install is not said here: the diagnosis entries' remedies (`install-pins`,
+`replace-conflicts`) are planned by fix/plan.py, which check shows as the finding's remedy.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +11,8 @@ from typing import Iterable
 from packaging.specifiers import SpecifierSet
 
 from csm_doctor.findings import Finding
-from csm_doctor.recipe import PackageReq, canonical_name
+from csm_doctor.recipe import canonical_name
 from csm_doctor.rules.base import RuleContext, rule
-
-
-def install_hint(ctx: RuleContext, pkg: PackageReq) -> str:
-    if pkg.install:  # the recipe knows better (conda-forge, --no-deps, ...)
-        return pkg.install
-    if pkg.source:
-        return f"pip install '{pkg.name} @ {pkg.source}'"
-    if pkg.index == "pytorch":
-        url = _torch_index(ctx)
-        if url:
-            return f"pip install '{pkg.name}{pkg.spec}' --index-url {url}"
-    return f"pip install '{pkg.name}{pkg.spec}'"
-
-
-def _torch_index(ctx: RuleContext) -> str | None:
-    """The PyTorch index a torch-family package should come from on this machine.
-
-    With a GPU: the CUDA variant the driver and GPU take. Without one, on Linux
-    and Windows, PyTorch's CPU index: PyPI's Linux torch is the CUDA build and
-    pulls gigabytes of CUDA libraries a CPU-only machine never uses.
-    """
-    if ctx.fact("nvidia.gpus"):
-        from csm_doctor.rules.torch import proposed_variant
-
-        variant = proposed_variant(ctx)
-        return ctx.recipe.torch_index_url.format(variant=variant) if variant else None
-    if "cpu" in ctx.accelerators and ctx.os_name in ("linux", "windows") \
-            and not ctx.fact("nvidia.pci_devices"):  # a card without its driver: fix plans PyPI's build
-        return ctx.recipe.torch_index_url.format(variant="cpu")
-    return None
 
 
 @rule("packages_installed")
@@ -53,7 +27,7 @@ def packages_installed(ctx: RuleContext) -> Iterable[Finding]:
         make = ctx.warned if pkg.optional else ctx.failed
         why = f": {pkg.why}" if pkg.why else ""
         yield make(f"{pkg.name} is not installed{why}", id=pkg.missing_id, subject=pkg.name,
-                   observed=None, expected=pkg.spec or "any version", fix=install_hint(ctx, pkg))
+                   observed=None, expected=pkg.spec or "any version")
 
 
 @rule("packages_pinned")
@@ -69,8 +43,7 @@ def packages_pinned(ctx: RuleContext) -> Iterable[Finding]:
         else:
             make = ctx.warned if pkg.optional else ctx.failed
             yield make(f"{pkg.name} {version} does not match the recipe's {pkg.spec}",
-                       subject=pkg.name, observed=version, expected=pkg.spec,
-                       fix=install_hint(ctx, pkg))
+                       subject=pkg.name, observed=version, expected=pkg.spec)
 
 
 @rule("package_conflicts")
@@ -85,8 +58,7 @@ def package_conflicts(ctx: RuleContext) -> Iterable[Finding]:
         if clashes:
             names = ", ".join(clashes)
             yield ctx.failed(f"{names} is installed; on this OS {pkg.name} replaces it",
-                             id=pkg.missing_id, subject=pkg.name, observed=clashes, expected=[],
-                             fix=f"pip uninstall -y {' '.join(clashes)} && {install_hint(ctx, pkg)}")
+                             id=pkg.missing_id, subject=pkg.name, observed=clashes, expected=[])
         else:
             yield ctx.passed(f"no {', '.join(pkg.conflicts)} beside {pkg.name}", id=pkg.missing_id,
                              subject=pkg.name)
@@ -139,8 +111,7 @@ def numpy_abi(ctx: RuleContext) -> Iterable[Finding]:
     if old_torch and numpy_major >= 2:
         yield ctx.failed(f"torch {torch} was built against NumPy 1.x and numpy {numpy} is "
                          "installed: \"A module that was compiled using NumPy 1.x cannot be run "
-                         "in NumPy 2\"", subject="numpy", observed=numpy, expected="<2",
-                         fix="pip install 'numpy<2'")
+                         "in NumPy 2\"", subject="numpy", observed=numpy, expected="<2")
     elif old_torch is None:
         yield ctx.skipped(f"torch {torch}: its NumPy ABI is not known", subject="numpy")
     else:
@@ -249,5 +220,4 @@ def triton_matches_torch(ctx: RuleContext) -> Iterable[Finding]:
     else:
         yield ctx.failed(f"triton {triton} is not the one torch {torch} requires ({line}): "
                          "torch.compile and the inductor fail to import it",
-                         subject="triton", observed=triton, expected=line,
-                         fix=f"pip install '{line}'")
+                         subject="triton", observed=triton, expected=line)

@@ -54,16 +54,6 @@ def proposed_variant(ctx: RuleContext) -> str | None:
     return pick_variant(variants, ctx.fact("nvidia.cuda_version")) if driver is None else None
 
 
-def install_command(ctx: RuleContext, variant: str | None) -> str:
-    """The pinned torch install the recipe wants, from the index that fits the driver."""
-    pins = [p for p in ctx.recipe.packages_for(ctx.os_name) if p.index == "pytorch"]
-    specs = " ".join(f"'{p.name}{p.spec}'" for p in pins) or "torch"
-    if variant is None:
-        return f"pip install {specs}"
-    url = ctx.recipe.torch_index_url.format(variant=variant)
-    return f"pip install --force-reinstall {specs} --index-url {url}"
-
-
 @rule("torch_gpu_build")
 def torch_gpu_build(ctx: RuleContext) -> Iterable[Finding]:
     version = ctx.fact("torch.version")
@@ -78,7 +68,7 @@ def torch_gpu_build(ctx: RuleContext) -> Iterable[Finding]:
         best = proposed_variant(ctx)
         yield ctx.failed(f"torch {version} is a CPU-only build on a machine with "
                          f"{gpus[0].get('name') or 'an NVIDIA GPU'}", observed=variant,
-                         expected=best or "a CUDA build", fix=install_command(ctx, best))
+                         expected=best or "a CUDA build")
     elif ctx.fact("torch.imported") and ctx.fact("torch.cuda_available") is False and \
             not visible_gpus(ctx.facts):
         yield ctx.skipped(f"torch {version} is a CUDA build; CUDA_VISIBLE_DEVICES hides every GPU "
@@ -153,7 +143,7 @@ def _any_variant_driven(ctx: RuleContext) -> bool:
 def _older_build_fix(ctx: RuleContext, torch_cuda: str) -> str:
     best = proposed_variant(ctx)
     if best and variant_cuda(best) != torch_cuda:
-        return f"upgrade the NVIDIA driver, or install a build this driver runs: {install_command(ctx, best)}"
+        return f"upgrade the NVIDIA driver, or install the torch {best} build this driver runs"
     return "upgrade the NVIDIA driver (nvidia.com/drivers, or your distribution's driver package)"
 
 
@@ -190,8 +180,7 @@ def _installed_build_covers(ctx: RuleContext, gpu: dict[str, Any], capability: s
         return ctx.passed(f"{name} ({arch}) is covered by torch {version} ({source})",
                           subject=name, observed=arch, expected=arch_list)
     pin_can = _pin_supports(ctx, capability)
-    fix = (install_command(ctx, proposed_variant(ctx)) if pin_can
-           else _cannot_run_fix(ctx, capability))
+    fix = None if pin_can else _cannot_run_fix(ctx, capability)
     return ctx.failed(f"{name} is {arch}; torch {version} has no kernels for it "
                       f"(it has {', '.join(arch_list) if arch_list else 'none for it'})",
                       subject=name, observed=arch, expected=arch_list, fix=fix)

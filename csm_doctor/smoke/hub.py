@@ -14,6 +14,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 
+from csm_doctor.catalogue import hub_state_diagnosis
 from csm_doctor.findings import Finding, Status
 from csm_doctor.smoke.judge import finding
 
@@ -31,10 +32,6 @@ OFFICIAL_NEEDS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
 )
 DEADLINE_S = 8.0
 
-_STATE_IDS = {"no-token": "hf-token-missing", "token-invalid": "hf-token-invalid",
-              "not-requested": "hf-gated-no-access", "pending": "hf-gated-no-access",
-              "rejected": "hf-gated-no-access", "no-access": "hf-gated-no-access",
-              "not-found": "checkpoint-missing", "unreachable": "hf-unreachable"}
 _STATE_WORDS = {"no-token": "is gated and no Hugging Face token is available",
                 "token-invalid": "rejects the Hugging Face token (expired, revoked or malformed)",
                 "not-requested": "is gated: this account never requested access",
@@ -122,9 +119,9 @@ def plan_hub_access(needs: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...],
         return plan
     answers = ask_hub(list(missing), endpoint, deadline)
     for repo, (state, detail) in answers.items():
-        diagnosis = _STATE_IDS.get(state)
-        if diagnosis is None:  # granted, or an answer we cannot read: let the download try
-            continue
+        if state not in _STATE_WORDS and state != "unreachable":
+            continue  # granted, or an answer we cannot read: let the download try
+        diagnosis = hub_state_diagnosis(state, "checkpoint-missing") or "checkpoint-missing"
         if state == "unreachable":
             title = f"the Hugging Face Hub ({endpoint}) cannot be reached and {repo} is not cached"
         else:

@@ -9,12 +9,11 @@ tail, never a guess.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from csm_doctor.findings import Finding, Status
+from csm_doctor.findings import Finding, Status, make_finding
 
 GROUP = "smoke"
 SAMPLE_RATE = 24000
@@ -42,31 +41,14 @@ def dbfs(value: float) -> float:
     return 20.0 * math.log10(value) if value > 0 else -math.inf
 
 
-def fix_for(diagnosis: str) -> str | None:
-    """The catalogue's remedy, so smoke and check tell the user the same thing."""
-    return _diagnosis_fixes().get(diagnosis)
-
-
-@functools.lru_cache(maxsize=1)
-def _diagnosis_fixes() -> dict[str, str]:
-    """checks/diagnoses.yaml alone: a check file being edited must not stop a smoke verdict."""
-    from csm_doctor.catalogue import DIAGNOSES_SHAPE, load_data_file
-    from csm_doctor.resources import data_dir
-
-    try:
-        data = load_data_file(data_dir("checks") / "diagnoses.yaml", DIAGNOSES_SHAPE)
-    except Exception:  # noqa: BLE001 - without the catalogue the verdict stands, unfixed
-        return {}
-    return {key: value["fix"] for key, value in data["diagnoses"].items()}
-
-
 def finding(diagnosis: str, status: Status, title: str, check: str, *, fix: str | None = None,
             details: list[str] | None = None, observed: Any = None, expected: Any = None,
             subject: str | None = None) -> Finding:
-    return Finding(id=diagnosis, status=status, title=title, group=GROUP, check=check,
-                   fix=fix if fix is not None else (fix_for(diagnosis) if status in
-                                                    (Status.FAIL, Status.WARN, Status.ERROR) else None),
-                   details=details or [], observed=observed, expected=expected, subject=subject)
+    from csm_doctor.catalogue import entry_fix
+
+    return make_finding(diagnosis, status, title, group=GROUP, check=check,
+                        fix=fix if fix is not None else entry_fix(diagnosis), details=details or (),
+                        observed=observed, expected=expected, subject=subject)
 
 
 OFFLINE_MARK = "outgoing traffic has been disabled"

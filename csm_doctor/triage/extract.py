@@ -400,6 +400,11 @@ _FORMATS: tuple[_Format, ...] = (
 )
 
 
+def source_kinds() -> frozenset[str]:
+    """The tool outputs extract_facts recognises (what a `facts_alone` entry may cite)."""
+    return frozenset(f.kind for f in _FORMATS)
+
+
 @functools.lru_cache(maxsize=None)
 def _literal_alternatives(pattern: str) -> tuple[str, ...] | None:
     """('NVSMI LOG', 'Attached GPUs') for a hint that is only plain words joined by |, else None."""

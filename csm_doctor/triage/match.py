@@ -1,8 +1,8 @@
 """Name the known problems in a pasted log, root cause first.
 
-The catalogue (checks/*.yaml) gives every check the regexes that recognise
-its problem in a log (`signatures`), so one entry serves `check` and
-`triage`. A signature may start with a regex comment naming its kind:
+Every diagnosis entry (diagnoses/*.yaml) carries the regexes that recognise
+its problem in a log (`signatures`), beside the checks that judge it from
+facts, so one entry serves `check` and `triage`. A signature may start with a regex comment naming its kind:
 
 - (no marker): the message names the problem: a match is *certain*;
 - ``(?#likely)``: a symptom several problems share: *likely*, and *certain*
@@ -15,11 +15,11 @@ its problem in a log (`signatures`), so one entry serves `check` and
   `from_pretrained("sesame/csm-1b")`).
 
 A named group ``(?P<subject>...)`` names what is affected (the missing module).
-checks/causes.yaml says which problem causes which: the root is listed first,
+The entries' `explains` say which problem causes which: the root is listed first,
 its consequences after it as ``warn`` with ``explained_by``, and a line that
 matches both belongs to the root alone. Facts the paste shows (extract.py)
-settle likely matches through the compatibility tables, and flag a known bad
-combination (an RTX 5090 with torch 2.4) even when no error text is pasted.
+settle likely matches through the entry's `verdict` (triage/verdicts.py), and
+flag (`facts_alone`) a known bad combination (an RTX 5090 with torch 2.4) even when no error text is pasted.
 
 Speed: each signature is one ``finditer`` over the whole text (in C), every
 line cut at MAX_LINE characters so no pattern can go quadratic on a huge
@@ -35,12 +35,11 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from csm_doctor.catalogue import Catalogue, Check
+from csm_doctor.catalogue import Catalogue, Diagnosis
 from csm_doctor.errors import InputError, Problem
-from csm_doctor.facts import get_path
-from csm_doctor.findings import Finding, Status
+from csm_doctor.findings import Status, make_finding
 from csm_doctor.parsers.textutil import normalize_text
 
 MAX_LINE = 4000  # characters of a line that are searched
@@ -57,9 +56,9 @@ _LITERAL_ANSI_RE = re.compile(r"(?:ESC|\^\[)\[[0-9;]{0,20}[A-Za-z]")
 
 @dataclass(frozen=True)
 class Signature:
-    """One compiled `signatures` entry of a check."""
+    """One compiled `signatures` entry of a diagnosis."""
 
-    check: Check
+    diagnosis: Diagnosis
     pattern: re.Pattern[str]
     flags: frozenset[str]
     source: str
@@ -104,11 +103,11 @@ def signature_flags(source: str) -> frozenset[str]:
 
 
 def compile_signatures(catalogue: Catalogue) -> tuple[Signature, ...]:
-    """Every signature of the catalogue, compiled; a bad one is exit 2 naming its check."""
+    """Every signature of the catalogue, compiled; a bad one is exit 2 naming its diagnosis."""
     compiled, problems = [], []
-    for check in catalogue.checks:
-        for index, source in enumerate(check.signatures):
-            where = f"check '{check.name}' signatures[{index}]"
+    for diagnosis in catalogue.diagnoses.values():
+        for index, source in enumerate(diagnosis.signatures):
+            where = f"diagnoses.{diagnosis.id}.signatures[{index}] ({diagnosis.where})"
             flags = signature_flags(source)
             unknown = flags - set(FLAGS)
             try:
@@ -120,9 +119,9 @@ def compile_signatures(catalogue: Catalogue) -> tuple[Signature, ...]:
                 problems.append(Problem(f"unknown marker {sorted(unknown)} (known: {', '.join(FLAGS)})",
                                         where))
                 continue
-            compiled.append(Signature(check, pattern, flags, source, literal_prefixes(source)))
+            compiled.append(Signature(diagnosis, pattern, flags, source, literal_prefixes(source)))
     if problems:
-        raise InputError("checks/*.yaml", problems)
+        raise InputError("diagnoses/*.yaml", problems)
     return tuple(compiled)
 
 
@@ -176,16 +175,13 @@ def _prefixes(items: list) -> list[str] | None:
     return starts if any(starts) else None
 
 
-from csm_doctor.causes import CAUSES_FILE, load_causes  # noqa: E402,F401 - one relation for check and triage
-
-
 @functools.lru_cache(maxsize=1)
 def shipped_matcher() -> tuple[tuple[Signature, ...], dict[str, frozenset[str]]]:
     """The shipped catalogue's signatures and causes, compiled once per process."""
     from csm_doctor.catalogue import shipped_catalogue
 
     catalogue = shipped_catalogue()
-    return compile_signatures(catalogue), load_causes(known_ids=catalogue.diagnoses)
+    return compile_signatures(catalogue), catalogue.causes
 
 
 # --------------------------------------------------------------------------- #
@@ -271,196 +267,6 @@ def _lines_with(text: str, starts: list[int], prefixes: tuple[str, ...],
 
 
 # --------------------------------------------------------------------------- #
-# What the paste's facts say (extract.py's facts, judged with the knowledge tables)
-# --------------------------------------------------------------------------- #
-
-Verdict = tuple[bool | None, str | None]  # (the id is confirmed / refuted / unknown, why)
-
-
-def _torch_version(facts: dict[str, Any]) -> str | None:
-    return get_path(facts, "torch.version") or (get_path(facts, "packages") or {}).get("torch")
-
-
-def _gpus(facts: dict[str, Any]) -> list[tuple[str, str]]:
-    """(name, compute capability) of every GPU whose capability is known or follows from its name."""
-    from csm_doctor.knowledge.tables import compute_capability_for_name
-
-    out = []
-    for gpu in get_path(facts, "nvidia.gpus") or []:
-        name = gpu.get("name") or "GPU"
-        capability = gpu.get("compute_capability") or compute_capability_for_name(name)
-        if capability:
-            out.append((name, capability))
-    return out
-
-
-def _torch_runs_on(version: str, variant: str | None, capability: str) -> bool | None:
-    """Whether this torch build has kernels for the GPU; every variant of the release if the
-    build's variant is unknown (a plain "2.4.0" from pip freeze)."""
-    from csm_doctor.knowledge.tables import torch_runs_on_gpu
-
-    return torch_runs_on_gpu(version, variant or None, capability).runs
-
-
-def arch_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
-    from csm_doctor.knowledge.tables import minimum_torch_for_gpu
-    from csm_doctor.triage.extract import torch_variant
-
-    version, gpus = _torch_version(facts), _gpus(facts)
-    if not version or not gpus:
-        return None, None
-    variant = get_path(facts, "torch.variant") or torch_variant(version)
-    if variant and not variant.startswith("cu"):
-        return None, None
-    answers = [(name, cc, _torch_runs_on(version, variant, cc)) for name, cc in gpus]
-    for name, capability, runs in answers:
-        if runs is False:
-            oldest = minimum_torch_for_gpu(capability)
-            hint = f"; the oldest torch with its kernels is {oldest[0]} ({oldest[1]})" if oldest else ""
-            return True, (f"{name} (compute capability {capability}) has no kernels in torch "
-                          f"{version}{hint}")
-    if answers and all(runs is True for _, _, runs in answers):
-        return False, (f"torch {version} has kernels for {', '.join(sorted({n for n, _, _ in answers}))}; "
-                       "the message more likely comes from a CUDA extension built without "
-                       "this GPU's architecture")
-    return None, None
-
-
-def cpu_build_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
-    from csm_doctor.triage.extract import torch_variant
-
-    version = _torch_version(facts)
-    variant = get_path(facts, "torch.variant") or torch_variant(version)
-    if not variant:
-        return None, None
-    if variant.startswith("cpu"):
-        return True, f"torch {version} is a CPU-only build"
-    return False, f"torch {version} is a {variant} build, not a CPU-only one"
-
-
-def driver_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
-    from csm_doctor.knowledge.tables import driver_minimum, driver_supports_cuda
-
-    driver, cuda = get_path(facts, "nvidia.driver_version"), get_path(facts, "torch.cuda")
-    os_name = get_path(facts, "os.name") or "linux"
-    if not (driver and cuda):
-        return None, None
-    answer = driver_supports_cuda(driver, cuda, os_name)
-    if answer == "no":
-        minimum = driver_minimum(cuda, os_name)
-        return True, (f"driver {driver} is older than CUDA {cuda} (torch's build) needs"
-                      + (f" (≥ {minimum})" if minimum else ""))
-    return (False, f"driver {driver} runs CUDA {cuda}") if answer == "yes" else (None, None)
-
-
-def npu_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
-    packages = get_path(facts, "packages") or {}
-    if get_path(facts, "ascend.npus") or "torch-npu" in packages:
-        return True, "the paste shows an Ascend host (npu-smi or torch_npu)"
-    return None, None
-
-
-def windows_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
-    os_name = get_path(facts, "os.name")
-    if os_name == "windows":
-        return True, "the paste shows Windows"
-    if os_name in ("linux", "darwin"):
-        return False, f"the paste shows {os_name}, not Windows"
-    return None, None
-
-
-# The first torch release with wheels for each Python (PyPI release files), for
-# releases older than the knowledge table: a pin below it cannot install there.
-FIRST_TORCH_FOR_PYTHON = {"3.8": "1.4", "3.9": "1.7.1", "3.10": "1.11", "3.11": "1.13",
-                          "3.12": "2.2", "3.13": "2.5", "3.14": "2.9"}
-
-
-def _too_old_for(torch_version: str, python: str) -> bool:
-    from packaging.version import InvalidVersion, Version
-
-    first = FIRST_TORCH_FOR_PYTHON.get(".".join(python.split(".")[:2]))
-    try:
-        return bool(first) and Version(torch_version.split("+")[0]) < Version(first)
-    except InvalidVersion:
-        return False
-
-
-def python_verdict(facts: dict[str, Any], subjects: list[str]) -> Verdict:
-    from csm_doctor.knowledge.tables import python_supported
-
-    python = (get_path(facts, "python.version") or "").split()
-    for torch_version in subjects:
-        if not python:
-            break
-        supported = python_supported(torch_version, python[0], get_path(facts, "os.name"))
-        if supported is False or (supported is None and _too_old_for(torch_version, python[0])):
-            return True, f"torch {torch_version} has no wheels for Python {python[0]}"
-    return None, None
-
-
-def gpu_missing_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
-    """No NVIDIA GPU at all (a Mac) settles "Torch not compiled with CUDA" as a missing GPU."""
-    if get_path(facts, "nvidia.gpus"):
-        return False, "the paste shows an NVIDIA GPU"
-    if get_path(facts, "os.name") == "darwin":
-        return True, "the paste shows macOS, which has no CUDA GPU"
-    # collect_env lists the GPUs nvidia-smi sees whatever torch's build; on Linux it finds
-    # nvidia-smi where the driver puts it, so no GPU and no driver there means none is present
-    if ("collect-env" in facts.get("_sources", ()) and get_path(facts, "os.name") == "linux"
-            and not get_path(facts, "nvidia.driver_version")):
-        return True, "collect_env shows no NVIDIA GPU and no NVIDIA driver"
-    return None, None
-
-
-def cpu_build_with_gpu_verdict(facts: dict[str, Any], subjects: list[str]) -> Verdict:
-    """A CPU-only torch on a machine whose paste shows an NVIDIA GPU (for facts alone)."""
-    confirmed, why = cpu_build_verdict(facts, subjects)
-    if confirmed and get_path(facts, "nvidia.gpus"):
-        return True, f"{why}, and the paste shows an NVIDIA GPU"
-    return None, None
-
-
-def numpy_verdict(facts: dict[str, Any], _subjects: list[str]) -> Verdict:
-    """torch built against NumPy 1.x (the torch table) beside NumPy 2 in the pasted packages."""
-    from csm_doctor.knowledge import parse_version
-    from csm_doctor.knowledge.tables import torch_needs_numpy1
-
-    packages = get_path(facts, "packages") or {}
-    torch, numpy = _torch_version(facts), packages.get("numpy")
-    numpy_version = parse_version(numpy)
-    if not torch or numpy_version is None:
-        return None, None
-    if numpy_version.release[0] < 2:
-        return False, f"numpy {numpy} is 1.x"
-    if torch_needs_numpy1(torch):
-        return True, f"torch {torch} was built against NumPy 1.x and numpy {numpy} is installed"
-    return None, None
-
-
-# Facts that settle an id's likely matches (or refute them: the finding stays likely).
-VERDICTS: dict[str, Callable[[dict[str, Any], list[str]], Verdict]] = {
-    "cuda-arch-unsupported": arch_verdict,
-    "torch-cpu-build": cpu_build_verdict,
-    "nvidia-driver-too-old": driver_verdict,
-    "npu-transformers-mismatch": npu_verdict,
-    "triton-missing-windows": windows_verdict,
-    "python-version-unsupported": python_verdict,
-    "gpu-missing": gpu_missing_verdict,
-    "numpy-abi-mismatch": numpy_verdict,
-}
-_SMI = ("nvidia-smi-table", "nvidia-smi-q", "nvidia-smi-xml", "nvidia-smi-csv", "nvidia-smi-list",
-        "nvidia-smi-version")
-# Facts that raise an id with no error text at all (`warn`, likely), and the
-# tool outputs whose first line is cited as its evidence.
-FACTS_ALONE: dict[str, tuple[Callable[[dict[str, Any], list[str]], Verdict], tuple[str, ...]]] = {
-    "cuda-arch-unsupported": (arch_verdict, _SMI + ("collect-env", "pip-freeze", "pip-list")),
-    "nvidia-driver-too-old": (driver_verdict, _SMI + ("collect-env",)),
-    "torch-cpu-build": (cpu_build_with_gpu_verdict, _SMI + ("collect-env", "pip-freeze", "pip-list")),
-    "numpy-abi-mismatch": (numpy_verdict, ("collect-env", "pip-freeze", "pip-list")),
-}
-
-
-# --------------------------------------------------------------------------- #
 # Matching: hits → findings, root cause first
 # --------------------------------------------------------------------------- #
 
@@ -482,12 +288,13 @@ def match_text(text: str, facts: dict[str, Any] | None = None,
         signatures, causes = shipped_matcher()
     else:
         signatures = compile_signatures(catalogue)
-        causes = load_causes(known_ids=catalogue.diagnoses)
+        causes = catalogue.causes
     facts = facts or {}
     lines = paste_lines(text)
     candidates = _group(scan(lines, signatures))
     # the verdicts may ask which outputs the paste holds (not part of the facts document)
-    found = _resolve(candidates, {**facts, "_sources": {s.get("kind") for s in sources or []}}, causes)
+    found = _resolve(candidates, {**facts, "_sources": {s.get("kind") for s in sources or []}},
+                     causes, catalogue)
     if any(not _is_fallback(f) for f in found):
         found = [f for f in found if not _is_fallback(f)]
     found.extend(_facts_alone(facts, sources or [], lines, found, catalogue))
@@ -507,15 +314,15 @@ def _strength(hit: Hit) -> tuple[int, int]:
 
 
 def _group(hits: list[Hit]) -> dict[str, _Candidate]:
-    """Hits per diagnosis id, one per line (two checks of one id may both match it)."""
+    """Hits per diagnosis id, one per line (two signatures of one id may both match it)."""
     best: dict[tuple[str, bool, int], Hit] = {}
     for hit in hits:
-        key = (hit.signature.check.id, hit.signature.is_context, hit.line)
+        key = (hit.signature.diagnosis.id, hit.signature.is_context, hit.line)
         if key not in best or _strength(hit) < _strength(best[key]):
             best[key] = hit
     candidates: dict[str, _Candidate] = {}
     for hit in sorted(best.values(), key=lambda h: h.line):
-        candidate = candidates.setdefault(hit.signature.check.id, _Candidate(hit.signature.check.id))
+        candidate = candidates.setdefault(hit.signature.diagnosis.id, _Candidate(hit.signature.diagnosis.id))
         (candidate.context if hit.signature.is_context else candidate.direct).append(hit)
     return candidates
 
@@ -523,7 +330,7 @@ def _group(hits: list[Hit]) -> dict[str, _Candidate]:
 @dataclass
 class _Found:
     id: str
-    check: Check
+    diagnosis: Diagnosis
     hits: list[Hit]
     confidence: str
     details: list[str]
@@ -536,11 +343,14 @@ class _Found:
 
 
 def _resolve(candidates: dict[str, _Candidate], facts: dict[str, Any],
-             causes: dict[str, frozenset[str]]) -> list[_Found]:
+             causes: dict[str, frozenset[str]], catalogue: Catalogue) -> list[_Found]:
+    from csm_doctor.triage.verdicts import VERDICTS
+
     verdicts = {}
     for candidate in candidates.values():
         subjects = [h.subject for h in candidate.direct if h.subject]
-        judge = VERDICTS.get(candidate.id)
+        name = catalogue.diagnoses[candidate.id].verdict
+        judge = VERDICTS[name] if name else None
         verdicts[candidate.id] = judge(facts, subjects) if judge else (None, None)
         settled = bool(candidate.context) or verdicts[candidate.id][0] is True
         candidate.direct = [h for h in candidate.direct
@@ -563,7 +373,7 @@ def _resolve(candidates: dict[str, _Candidate], facts: dict[str, Any],
             details.append("likely: this message has other causes too, and the paste does not "
                            "show what settles it")
         hits = own + candidate.context[:1] if candidate.context else own
-        found.append(_Found(candidate.id, own[0].signature.check, sorted(hits, key=lambda h: h.line),
+        found.append(_Found(candidate.id, own[0].signature.diagnosis, sorted(hits, key=lambda h: h.line),
                             "certain" if certain else "likely", details))
     return found
 
@@ -571,19 +381,21 @@ def _resolve(candidates: dict[str, _Candidate], facts: dict[str, Any],
 def _facts_alone(facts: dict[str, Any], sources: list[dict[str, Any]], lines: list[str],
                  found: list[_Found], catalogue: Catalogue) -> list[_Found]:
     """Known bad combinations the paste's facts show without any error text."""
+    from csm_doctor.triage.verdicts import VERDICTS
+
     have = {f.id for f in found}
     out = []
-    for diagnosis_id, (judge, kinds) in FACTS_ALONE.items():
-        if diagnosis_id in have:
+    for diagnosis in catalogue.diagnoses.values():
+        if diagnosis.facts_alone is None or diagnosis.id in have:
             continue
-        confirmed, why = judge(facts, [])
-        check = next((c for c in catalogue.checks if c.id == diagnosis_id), None)
-        if confirmed is not True or check is None:
+        name, kinds = diagnosis.facts_alone
+        confirmed, why = VERDICTS[name](facts, [])
+        if confirmed is not True:
             continue
         cited = [{"line": s["line"], "text": _clip(lines[s["line"] - 1], 0)}
                  for s in sources if s.get("kind") in kinds
                  and 0 < s.get("line", 0) <= len(lines)]
-        out.append(_Found(diagnosis_id, check, [], "likely",
+        out.append(_Found(diagnosis.id, diagnosis, [], "likely",
                           [why or "", "no error message in the paste: the facts it shows predict "
                                       "this problem"], evidence=cited[:MAX_EVIDENCE],
                           from_facts=True))
@@ -644,19 +456,18 @@ def _clip(line: str, column: int) -> str:
 def _to_json(found: _Found, explained_by: list[str], catalogue: Catalogue) -> dict[str, Any]:
     from csm_doctor.remedy import triage_remedy
 
-    diagnosis = catalogue.diagnoses.get(found.id)
+    diagnosis = found.diagnosis
     subjects = sorted({h.subject for h in found.hits if h.subject})
-    title = short_cause(diagnosis.cause) if diagnosis else found.check.title
+    title = short_cause(diagnosis.cause)
     if subjects:
         title += f": {', '.join(subjects)}"
     details = [d for d in found.details if d]
     if explained_by:
         details.insert(0, f"a consequence of {', '.join(explained_by)} (reported above)")
-    finding = Finding(id=found.id, status=Status.WARN if explained_by or found.from_facts
-                      else Status.FAIL, title=title, group=found.check.group,
-                      fix=catalogue.fix_for(found.check), check=found.check.name,
-                      subject=", ".join(subjects) or None, details=details)
-    finding.remedy = triage_remedy(found.id, finding.fix)
+    finding = make_finding(found.id, Status.WARN if explained_by or found.from_facts else Status.FAIL,
+                           title, group=diagnosis.area, fix=diagnosis.fix,
+                           subject=", ".join(subjects) or None, details=details)
+    finding.remedy = triage_remedy(diagnosis, catalogue)
     evidence = found.evidence if found.evidence is not None else \
         [{"line": h.line, "text": _clip(h.text, h.column)} for h in found.hits[:MAX_EVIDENCE]]
     return {**finding.to_json(), "evidence": evidence, "confidence": found.confidence,
@@ -671,15 +482,15 @@ def _to_json(found: _Found, explained_by: list[str], catalogue: Catalogue) -> di
 def recognised_markdown(catalogue: Catalogue | None = None) -> str:
     """The table of recognised problems for docs/triage.md, generated from the catalogue.
 
-    One row per diagnosis id that has signatures (the regexes themselves are in
-    checks/*.yaml), with the ids it explains (checks/causes.yaml).
+    One row per diagnosis id that has signatures (the regexes themselves are in its
+    diagnoses/*.yaml entry), with the ids it explains.
     """
     from csm_doctor.catalogue import shipped_catalogue
 
     catalogue = catalogue or shipped_catalogue()
-    causes = load_causes(known_ids=catalogue.diagnoses)
-    recognised = {check.id for check in catalogue.checks
-                  if any("context" not in signature_flags(s) for s in check.signatures)}
+    causes = catalogue.causes
+    recognised = {d.id for d in catalogue.diagnoses.values()
+                  if any("context" not in signature_flags(s) for s in d.signatures)}
     rows = ["| id | problem | explains (reported first) |", "| --- | --- | --- |"]
     for diagnosis in catalogue.diagnoses.values():
         if diagnosis.id in recognised:
