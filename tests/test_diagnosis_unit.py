@@ -160,3 +160,44 @@ def test_the_catalogue_type_is_data_only():
     empty = Catalogue()
     assert empty.steps_for("package-missing", "packages-installed") == ()
     assert empty.causes == {} and empty.lint_entries() == []
+
+
+def _ids_raised_in_code() -> dict[str, set[str]]:
+    """String ids the product code hands to a finding or a download error, by file."""
+    import ast
+
+    makers = {"make_finding", "finding", "Finding", "DownloadError", "_finding"}
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "csm_doctor").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in makers and not (name or "").endswith(("passed", "failed", "warned", "skipped")):
+                continue  # Action(id=...) and the like name steps, not diagnoses
+            values = [kw.value for kw in node.keywords if kw.arg in ("id", "diagnosis", "finding_id")]
+            if name in makers and node.args:
+                values.append(node.args[0])
+            for value in values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    found.setdefault(str(path.relative_to(ROOT)), set()).add(value.value)
+    return found
+
+
+def test_every_id_the_code_raises_is_declared():
+    """Ids are not an enum to edit beside the entry; a literal that names no entry fails here."""
+    known = set(shipped_catalogue().diagnoses)
+    raised = _ids_raised_in_code()
+    assert sum(len(v) for v in raised.values()) >= 15  # the scan sees the smoke, cluster, rule ids
+    unknown = {path: ids - known for path, ids in raised.items() if ids - known}
+    assert not unknown
+
+
+def test_recipes_name_declared_ids():
+    from csm_doctor.recipe import builtin_recipe_ids
+
+    known = set(shipped_catalogue().diagnoses)
+    for recipe_id in builtin_recipe_ids():
+        recipe = load_recipe(recipe_id)
+        for os_name in ("linux", "windows", "darwin"):
+            assert {p.missing_id for p in recipe.packages_for(os_name)} <= known, recipe_id
