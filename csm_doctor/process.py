@@ -133,18 +133,18 @@ def isolated_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def spawn(argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None,
           stdin: int | None = None, merge_stderr: bool = False) -> subprocess.Popen:
     """Start argv as the leader of its own process group, registered for stop_all()."""
+    cwd = cwd or private_cwd()
+    # Started and registered under the lock: shutdown() waits for a start in flight, so a
+    # child that a probe thread was starting when Ctrl-C came is in _live when stop_all()
+    # looks (the daemon thread itself dies with the process and could not kill it later).
     with _lock:
         if _closing:
             raise ShuttingDown(f"not starting {argv[0]}: csm-doctor is stopping")
-    proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL if stdin is None else stdin, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE, env=env,
-        cwd=cwd or private_cwd(), **new_session_kwargs())
-    with _lock:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL if stdin is None else stdin, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE, env=env,
+            cwd=cwd, **new_session_kwargs())
         _live.add(proc)
-        closing = _closing
-    if closing:  # shutdown() ran while it started: it must not outlive us
-        kill_process_tree(proc)
     return proc
 
 
