@@ -53,6 +53,7 @@ def test_blackwell_with_torch_24_has_no_kernels():
     assert "sm_120" in arch[0].title
     assert arch[0].remedy.commands == ("csm-doctor fix --recipe csm-1b-transformers",)
     assert "the csm-1b-transformers recipe can run here" in arch[0].fix
+    assert arch[0].details == ["this GPU needs torch ≥ 2.7 with cu128"]
     assert exit_code_for(findings) == 1
 
 

@@ -183,7 +183,8 @@ def _installed_build_covers(ctx: RuleContext, gpu: dict[str, Any], capability: s
     fix = None if pin_can else _cannot_run_fix(ctx, capability)
     return ctx.failed(f"{name} is {arch}; torch {version} has no kernels for it "
                       f"(it has {', '.join(arch_list) if arch_list else 'none for it'})",
-                      subject=name, observed=arch, expected=arch_list, fix=fix)
+                      subject=name, observed=arch, expected=arch_list, fix=fix,
+                      details=() if pin_can else (_gpu_needs(capability),))
 
 
 def _recipe_pin_covers(ctx: RuleContext, gpu: dict[str, Any], capability: str) -> Finding:
@@ -200,7 +201,8 @@ def _recipe_pin_covers(ctx: RuleContext, gpu: dict[str, Any], capability: str) -
                           subject=name, observed=arch)
     return ctx.failed(f"{ctx.recipe.id} pins torch {pin}: none of its builds "
                       f"({', '.join(ctx.recipe.torch_variants)}) has kernels for {name} ({arch})",
-                      subject=name, observed=arch, fix=_cannot_run_fix(ctx, capability))
+                      subject=name, observed=arch, fix=_cannot_run_fix(ctx, capability),
+                      details=(_gpu_needs(capability),))
 
 
 def _pin_supports(ctx: RuleContext, capability: str) -> bool | None:
@@ -212,12 +214,17 @@ def _pin_supports(ctx: RuleContext, capability: str) -> bool | None:
     return torch_runs_on_gpu(pin, ctx.recipe.torch_variants, capability).runs
 
 
-def _cannot_run_fix(ctx: RuleContext, capability: str) -> str:
+def _gpu_needs(capability: str) -> str:
+    """What torch the GPU needs (kept as a detail: the remedy is the plan's recipe switch)."""
     from csm_doctor.knowledge.tables import minimum_torch_for_gpu
 
     needed = minimum_torch_for_gpu(capability)
-    need = f"this GPU needs torch ≥ {needed[0]} with {needed[1]}" if needed else \
+    return f"this GPU needs torch ≥ {needed[0]} with {needed[1]}" if needed else \
         "this GPU needs a newer torch build"
+
+
+def _cannot_run_fix(ctx: RuleContext, capability: str) -> str:
+    need = _gpu_needs(capability)
     hint = ctx.alternatives_hint()
     return f"{need}; {hint}" if hint else f"{need}, which the recipe's pin does not allow"
 
