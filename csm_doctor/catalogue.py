@@ -30,7 +30,7 @@ _RULE = Str(r"[a-z_]+", hint="a function name")
 
 # The typed remedy steps fix knows how to plan (csm_doctor/fix/plan.py), with what their
 # argument means. A finding is handled by the first of its diagnosis' steps that applies on
-# the machine; one that none applies to gets its fix in words (`advice`, always last).
+# the machine; one that none applies to gets its fix in words (the plan's last steps).
 STEP_KINDS: dict[str, str] = {
     "switch-recipe": "the recipe cannot run here: plan nothing else, name the recipe that can "
                      "(argument `no-build-covers-gpu`: only when no build of the torch pin has "
@@ -155,7 +155,7 @@ class Catalogue:
         return dict(self.groups).get(group_id, group_id)
 
     def check_named(self, name: str | None) -> Check | None:
-        return self._by_name().get(name or "")
+        return self._checks_by_name.get(name or "")
 
     def steps_for(self, diagnosis_id: str, check_name: str | None = None) -> tuple[RemedyStep, ...]:
         """The remedy of a finding: its check's own, else its diagnosis'."""
@@ -182,11 +182,10 @@ class Catalogue:
         direct = {d.id: d.explains for d in self.diagnoses.values() if d.explains}
         return {root: frozenset(_reachable(root, direct)) for root in direct}
 
-    def _by_name(self) -> dict[str, Check]:
-        cached = self.__dict__.get("_names")
-        if cached is None or len(cached) != len(self.checks):
-            cached = self.__dict__["_names"] = {c.name: c for c in self.checks}
-        return cached
+    @functools.cached_property
+    def _checks_by_name(self) -> dict[str, Check]:
+        """Read once the catalogue is loaded (only remedy lookups ask, after load_catalogue)."""
+        return {c.name: c for c in self.checks}
 
 
 def _reachable(root: str, direct: dict[str, tuple[str, ...]]) -> set[str]:
@@ -218,23 +217,19 @@ def _steps(raw: list[Any], where: tuple, lines: LineMap, problems: list[Problem]
     out = []
     for i, item in enumerate(raw):
         kind, argument = (item, None) if isinstance(item, str) else next(iter(item.items()), ("", None))
-        at = where + (i,)
+        at = (format_path(where + (i,)), line_for(lines, where + (i,)))
         if isinstance(item, dict) and len(item) != 1:
-            problems.append(Problem("a step is a kind, or one `kind: argument` pair",
-                                    format_path(at), line_for(lines, at)))
-        elif kind not in STEP_KINDS and kind != "advice":
+            problems.append(Problem("a step is a kind, or one `kind: argument` pair", *at))
+        elif kind not in STEP_KINDS:
             problems.append(Problem(f"unknown remedy step '{kind}' (known: "
-                                    f"{', '.join(sorted(STEP_KINDS))})", format_path(at),
-                                    line_for(lines, at)))
+                                    f"{', '.join(sorted(STEP_KINDS))})", *at))
         elif kind == "install" and not argument:
-            problems.append(Problem("`install` names its requirement: {install: NAME}",
-                                    format_path(at), line_for(lines, at)))
+            problems.append(Problem("`install` names its requirement: {install: NAME}", *at))
         elif kind != "install" and argument is not None and \
                 str(argument) not in _STEP_ARGUMENTS.get(kind, ()):
             problems.append(Problem(f"'{kind}' takes no argument '{argument}'"
                                     + (f" (known: {', '.join(_STEP_ARGUMENTS[kind])})"
-                                       if kind in _STEP_ARGUMENTS else ""),
-                                    format_path(at), line_for(lines, at)))
+                                       if kind in _STEP_ARGUMENTS else ""), *at))
         else:
             out.append(RemedyStep(kind, None if argument is None else str(argument)))
     return tuple(out)
@@ -249,6 +244,7 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     from csm_doctor.triage.verdicts import VERDICTS
 
     validate_tables()  # a broken knowledge table is exit 2 here, not "unknown" in every verdict
+    outputs = source_kinds()
     directory = directory or data_dir(DATA)
     catalogue = Catalogue()
     docs = []
@@ -271,19 +267,17 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
             if did in catalogue.diagnoses:
                 problems.append(Problem(f"'{did}' is declared twice (also {catalogue.diagnoses[did].where})",
                                         *at(*base)))
-            for key in ("verdict",):
-                if entry.get(key) and entry[key] not in VERDICTS:
-                    problems.append(Problem(f"no verdict named '{entry[key]}' in "
-                                            "csm_doctor/triage/verdicts.py", *at(*base, key)))
             alone = entry.get("facts_alone")
-            if alone and alone["verdict"] not in VERDICTS:
-                problems.append(Problem(f"no verdict named '{alone['verdict']}' in "
-                                        "csm_doctor/triage/verdicts.py",
-                                        *at(*base, "facts_alone", "verdict")))
+            named = [(entry.get("verdict"), ("verdict",)),
+                     (alone["verdict"] if alone else None, ("facts_alone", "verdict"))]
+            for name, keys in named:
+                if name and name not in VERDICTS:
+                    problems.append(Problem(f"no verdict named '{name}' in "
+                                            "csm_doctor/triage/verdicts.py", *at(*base, *keys)))
             for i, kind in enumerate(alone["sources"] if alone else ()):
-                if kind not in source_kinds():
+                if kind not in outputs:
                     problems.append(Problem(f"triage reads no tool output '{kind}' (known: "
-                                            f"{', '.join(sorted(source_kinds()))})",
+                                            f"{', '.join(sorted(outputs))})",
                                             *at(*base, "facts_alone", "sources", i)))
             for i, check in enumerate(entry.get("checks", [])):
                 where = base + ("checks", i)
@@ -369,6 +363,6 @@ def entry_fix(diagnosis: str) -> str | None:
     return entry.fix if entry else None
 
 
-def hub_state_diagnosis(state: str | None, default: str | None = None) -> str | None:
+def hub_state_diagnosis(state: str | None, default: str) -> str:
     """The shipped id a Hugging Face access state stands for (fix, smoke and the Hub probe agree)."""
     return shipped_catalogue().hub_state_diagnosis(state) or default

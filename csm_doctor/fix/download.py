@@ -442,7 +442,7 @@ def _as_download_error(exc: BaseException, repo: str, filename: str) -> Download
         state = "unreachable"
     from csm_doctor.catalogue import hub_state_diagnosis
 
-    return DownloadError(hub_state_diagnosis(state, "checkpoint-missing") or "checkpoint-missing",
+    return DownloadError(hub_state_diagnosis(state, "checkpoint-missing"),
                          f"{repo}/{filename}: {state}: {detail}")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from csm_doctor.catalogue import Catalogue, RemedyStep
+from csm_doctor.catalogue import Catalogue, RemedyStep, shipped_catalogue
 from csm_doctor.facts import get_path
 from csm_doctor.findings import Finding, Status
 from csm_doctor.fix import actions as kinds
@@ -108,15 +108,11 @@ class _Planner:
         self.packages = inp.recipe.packages_for(self.os_name)
         self.installed: dict[str, str] = inp.facts.get("packages") or {}
         self.ids: set[str] = set()
-        self.torch_planned = False
+        self.torch_family = {p.key for p in self.packages if p.index == "pytorch"}
+        self.torch_planned = False  # set by _torch: what torch requires then follows the new torch
         self.shell = shell_for(self.os_name)
         self.hub = hub_cli(self._hub_version())
-        if inp.catalogue is None:
-            from csm_doctor.catalogue import shipped_catalogue
-
-            self.catalogue = shipped_catalogue()
-        else:
-            self.catalogue = inp.catalogue
+        self.catalogue = inp.catalogue or shipped_catalogue()
 
     # ------------------------------------------------------------ helpers
 
@@ -202,14 +198,14 @@ class _Planner:
         downloading checkpoints for it would only cost time and disk. The step
         names the reasons that apply here, once, and the recipe that can run.
         """
-        reasons = [f for f in self.failing if self._cannot_run_because(f)]
+        switches = {key(f): s for f in self.failing if (s := self._switch_applies(f)) is not None}
+        reasons = [f for f in self.failing if key(f) in switches]
         if not reasons:
             return None
         recipe = self.inp.recipe
         said_already = f"{recipe.id} cannot run on this machine: "
         why = "; ".join(dict.fromkeys(f.title.removeprefix(said_already) for f in reasons))
-        none_runs = any((self._wants(f, SWITCH) or RemedyStep(SWITCH)).argument == "no-recipe-runs"
-                        for f in reasons)
+        none_runs = any(s.argument == "no-recipe-runs" for s in switches.values())
         alt = recipe.alternatives[0] if recipe.alternatives and not none_runs else None
         # What would have been an install or a download is answered by the switch too.
         moot = [f for f in self.failing
@@ -231,12 +227,13 @@ class _Planner:
         fixes = [d.fix for d in (self.catalogue.diagnoses.get(f.id) for f in findings) if d]
         return "; ".join(dict.fromkeys(fixes))
 
-    def _cannot_run_because(self, finding: Finding) -> bool:
+    def _switch_applies(self, finding: Finding) -> RemedyStep | None:
+        """The finding's switch-recipe step when it holds on this machine (its argument says when)."""
         step = self._wants(finding, SWITCH)
-        if step is None:
-            return False
-        return step.argument in (None, "no-recipe-runs") or \
-            (step.argument == "no-build-covers-gpu" and self._no_pin_covers(finding.subject))
+        if step is None or (step.argument == "no-build-covers-gpu"
+                            and not self._no_pin_covers(finding.subject)):
+            return None
+        return step
 
     def _no_pin_covers(self, gpu_name: str | None) -> bool:
         """Whether no build of the recipe's torch pin has kernels for this GPU (the tables know)."""
@@ -421,20 +418,16 @@ class _Planner:
             if not self._wants(f, "install-expected") or key(f) in self.handled or not wanted:
                 continue
             name = canonical_name(_name(wanted))
-            if name in self.torch_family():
+            if name in self.torch_family:
                 continue  # torch's build comes from its own index: the torch step or advice
             out.append((planned.setdefault(name, wanted), f))
         return out
-
-    def torch_family(self) -> set[str]:
-        return {p.key for p in self.packages if p.index == "pytorch"}
 
     def _dependency_pairs(self, planned: set[str]) -> list[tuple[str, Finding]]:
         """package-dependency-broken: the requirer and what it requires, in the same resolver run."""
         from csm_doctor.rules import RuleContext
         from csm_doctor.rules.packages import pair_requirements
 
-        torch_family = {p.key for p in self.packages if p.index == "pytorch"}
         out: list[tuple[str, Finding]] = []
         for f in self.failing:
             observed = f.observed if isinstance(f.observed, dict) else {}
@@ -444,7 +437,7 @@ class _Planner:
                     "requires": observed.get("requires"), "requirement": f.expected}
             pair = pair_requirements(RuleContext(self.facts, self.inp.recipe, None, None), item)
             names = [canonical_name(_name(req)) for req in pair]
-            if any(n in torch_family for n in names):
+            if any(n in self.torch_family for n in names):
                 continue  # torch's build comes from its own index: the torch step or advice
             for req, name in zip(pair, names):
                 if name not in planned:

@@ -70,9 +70,8 @@ class RuleContext:
     def finding(self, status: Status, title: str, *, id: str | None = None,
                 subject: str | None = None, observed: Any = None, expected: Any = None,
                 fix: Any = _DEFAULT, details: Iterable[str] = ()) -> Finding:
-        if fix is _DEFAULT:  # the check's own fix, else its entry's
-            fix = None if status in (Status.PASS, Status.SKIP) else self.default_fix
-        return make_finding(id or self.check.id, status, title, group=self.check.group, fix=fix,
+        return make_finding(id or self.check.id, status, title, group=self.check.group,
+                            fix=self.default_fix if fix is _DEFAULT else fix,  # check's, else entry's
                             check=self.check.name, subject=subject, observed=observed,
                             expected=expected, details=details)
 

@@ -121,7 +121,7 @@ def plan_hub_access(needs: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...],
     for repo, (state, detail) in answers.items():
         if state not in _STATE_WORDS and state != "unreachable":
             continue  # granted, or an answer we cannot read: let the download try
-        diagnosis = hub_state_diagnosis(state, "checkpoint-missing") or "checkpoint-missing"
+        diagnosis = hub_state_diagnosis(state, "checkpoint-missing")
         if state == "unreachable":
             title = f"the Hugging Face Hub ({endpoint}) cannot be reached and {repo} is not cached"
         else:

@@ -41,6 +41,7 @@ from csm_doctor.catalogue import Catalogue, Diagnosis
 from csm_doctor.errors import InputError, Problem
 from csm_doctor.findings import Status, make_finding
 from csm_doctor.parsers.textutil import normalize_text
+from csm_doctor.triage.verdicts import VERDICTS
 
 MAX_LINE = 4000  # characters of a line that are searched
 MAX_HITS_PER_SIGNATURE = 200  # a `watch` log repeating one error adds nothing after this
@@ -344,8 +345,6 @@ class _Found:
 
 def _resolve(candidates: dict[str, _Candidate], facts: dict[str, Any],
              causes: dict[str, frozenset[str]], catalogue: Catalogue) -> list[_Found]:
-    from csm_doctor.triage.verdicts import VERDICTS
-
     verdicts = {}
     for candidate in candidates.values():
         subjects = [h.subject for h in candidate.direct if h.subject]
@@ -381,8 +380,6 @@ def _resolve(candidates: dict[str, _Candidate], facts: dict[str, Any],
 def _facts_alone(facts: dict[str, Any], sources: list[dict[str, Any]], lines: list[str],
                  found: list[_Found], catalogue: Catalogue) -> list[_Found]:
     """Known bad combinations the paste's facts show without any error text."""
-    from csm_doctor.triage.verdicts import VERDICTS
-
     have = {f.id for f in found}
     out = []
     for diagnosis in catalogue.diagnoses.values():
